@@ -1,0 +1,35 @@
+"""MLP 784-1024-1024-10 on real MNIST (DS-1, ARC-2) read from IDX files in the data dir.
+
+Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train --config configs/mnist_mlp.py \
+            --workdir runs/mnist_mlp
+Expected: test accuracy >= 0.980 on all 10,000 MNIST test images (measured: see README).
+Time:     see the README results table (reference 2-core CPU).
+Curriculum: ARC-2, ACT-5, LAY-14 (dropout), LOSS-5, OPT-7, SCH-2.
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.name = "mnist_mlp"
+  c.experiment = "classification"
+  c.seed = 0
+  c.data = ml_collections.ConfigDict(dict(
+      name="mnist", data_dir="", path="", validation_size=0, seed=0, num_train=0,
+      normalize="standardize", flatten=True, one_hot=False))
+  c.model = ml_collections.ConfigDict(dict(
+      name="mlp", features=(1024, 1024), activation="relu", dropout_rate=0.2, batch_norm=False))
+  c.loss = ml_collections.ConfigDict(dict(name="cross_entropy", reduction="mean"))
+  c.metrics = ("accuracy",)
+  c.optimizer = ml_collections.ConfigDict(dict(
+      name="adam", learning_rate=1e-3, grad_clip_norm=0.0,
+      schedule=ml_collections.ConfigDict(dict(name="cosine"))))
+  c.train = ml_collections.ConfigDict(dict(
+      batch_size=128, num_epochs=15, num_steps=0, log_every=200, eval_every=0,
+      checkpoint_every=0, max_checkpoints=3, progress=True))
+  c.eval = ml_collections.ConfigDict(dict(split="test", test_split="test", batch_size=1000))
+  c.early_stopping = ml_collections.ConfigDict(dict(
+      metric="loss", mode="min", patience=0, min_delta=0.0, restore_best=False))
+  c.mesh = ml_collections.ConfigDict(dict(num_devices=0))
+  return c

@@ -1,0 +1,165 @@
+"""Dataset containers, the dataset registry and `load_dataset` (curriculum §9a, DS-1..DS-18).
+
+Every dataset is a small in-memory `Dataset`: split name -> {'inputs': [N, ...], 'label': [N]}.
+Builders take the `data` ConfigDict (or any mapping with `.get`) and read optional keys with
+`.get(key, default)`. `load_dataset` then carves a seeded validation split and fills the
+per-channel training mean/std.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+from typing import Any
+
+import numpy as np
+
+from dlcore.errors import ConfigError, DataError
+from dlcore.registry import Registry
+
+TASKS = ("multiclass", "binary", "regression")
+ENV_DATA_DIR = "DLCORE_DATA_DIR"
+
+DATASETS: Registry = Registry("dataset")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+  """Static facts about a dataset; `mean`/`std` are per channel (last axis) of the train split,
+  in the stored units (0..255 for uint8 images)."""
+  name: str
+  task: str
+  num_classes: int
+  input_shape: tuple[int, ...]
+  input_dtype: str
+  mean: tuple[float, ...] = ()
+  std: tuple[float, ...] = ()
+
+
+@dataclasses.dataclass
+class Dataset:
+  """An in-memory dataset: `splits[name] = {'inputs': array[N, ...], 'label': array[N]}`."""
+  info: DatasetInfo
+  splits: dict[str, dict[str, np.ndarray]]
+
+  def split(self, name: str) -> dict[str, np.ndarray]:
+    if name not in self.splits:
+      raise DataError(f"Dataset {self.info.name!r} has no split {name!r}; valid splits: "
+                      f"{', '.join(sorted(self.splits))}.")
+    return self.splits[name]
+
+  def num_examples(self, name: str) -> int:
+    return int(self.split(name)["label"].shape[0])
+
+
+def cfg_get(cfg: Any, key: str, default: Any = None) -> Any:
+  """`cfg.get(key, default)` for ConfigDicts and dicts; None counts as unset."""
+  value = cfg.get(key, default) if cfg is not None else default
+  return default if value is None else value
+
+
+def make_split(inputs: np.ndarray, label: np.ndarray, task: str) -> dict[str, np.ndarray]:
+  """A split dict with contiguous arrays; labels int32 (classification) or float32 (regression)."""
+  label_dtype = np.float32 if task == "regression" else np.int32
+  inputs = np.ascontiguousarray(inputs)
+  label = np.ascontiguousarray(np.asarray(label).astype(label_dtype, copy=False))
+  if inputs.shape[0] != label.shape[0]:
+    raise DataError(f"inputs have {inputs.shape[0]} rows but labels have {label.shape[0]}.")
+  return {"inputs": inputs, "label": label}
+
+
+def make_dataset(name: str, task: str, num_classes: int, train: tuple, test: tuple,
+                 **extra_splits: tuple) -> Dataset:
+  """Builds a `Dataset` from (inputs, label) pairs; input shape/dtype come from `train`."""
+  if task not in TASKS:
+    raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+  splits = {"train": make_split(*train, task), "test": make_split(*test, task)}
+  for split_name, pair in extra_splits.items():
+    splits[split_name] = make_split(*pair, task)
+  x = splits["train"]["inputs"]
+  info = DatasetInfo(name=name, task=task, num_classes=int(num_classes),
+                     input_shape=tuple(int(d) for d in x.shape[1:]), input_dtype=str(x.dtype))
+  return Dataset(info=info, splits=splits)
+
+
+def resolve_data_dir(data_config: Any) -> pathlib.Path:
+  """`data_config.data_dir` if non-empty, else $DLCORE_DATA_DIR; DataError if unset or missing."""
+  raw = cfg_get(data_config, "data_dir", "") or os.environ.get(ENV_DATA_DIR, "")
+  if not str(raw):
+    raise DataError("No data dir: set --config.data.data_dir=PATH or DLCORE_DATA_DIR "
+                    "(it must contain mnist/ ...).")
+  path = pathlib.Path(os.path.expanduser(str(raw)))
+  if not path.is_dir():
+    raise DataError(f"Data dir {path} does not exist; set --config.data.data_dir or "
+                    f"{ENV_DATA_DIR} to an existing directory (it must contain mnist/ ...).")
+  return path
+
+
+def channel_mean_std(x: np.ndarray,
+                     chunk: int = 8192) -> tuple[tuple[float, ...], tuple[float, ...]]:
+  """Per-channel (last axis) mean and population std, accumulated in float64 by chunks."""
+  if x.shape[0] == 0:
+    return (), ()
+  channels = x.shape[-1] if x.ndim > 1 else 1
+  total = np.zeros(channels)
+  total_sq = np.zeros(channels)
+  count = 0
+  for start in range(0, x.shape[0], chunk):
+    block = x[start:start + chunk].reshape(-1, channels).astype(np.float64)
+    total += block.sum(axis=0)
+    total_sq += np.square(block).sum(axis=0)
+    count += block.shape[0]
+  mean = total / count
+  std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+  return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+
+def validation_count(size: Any, n: int) -> int:
+  """An int count, or a float fraction in (0, 1) of `n`, as a number of examples."""
+  if isinstance(size, bool) or not isinstance(size, (int, float, np.integer, np.floating)):
+    raise ConfigError(f"data.validation_size must be an int count or a float fraction in (0, 1), "
+                      f"got {size!r}.")
+  if isinstance(size, (float, np.floating)):
+    if not 0.0 <= size < 1.0:
+      raise ConfigError(f"data.validation_size={size} as a fraction must be in (0, 1).")
+    count = int(round(size * n))
+  else:
+    count = int(size)
+  if count < 0 or count >= n:
+    raise ConfigError(f"data.validation_size={size} must leave at least one of the {n} "
+                      f"training examples (0 <= count < {n}).")
+  return count
+
+
+def carve_validation(dataset: Dataset, size: Any, seed: int = 0) -> Dataset:
+  """Moves a seeded random subset of 'train' to 'validation' (both keep their original order)."""
+  train = dataset.split("train")
+  n = int(train["label"].shape[0])
+  count = validation_count(size, n)
+  if count == 0:
+    return dataset
+  if "validation" in dataset.splits:
+    raise ConfigError(f"Dataset {dataset.info.name!r} already has a 'validation' split; "
+                      "set data.validation_size=0.")
+  perm = np.random.default_rng(int(seed)).permutation(n)
+  val_idx, train_idx = np.sort(perm[:count]), np.sort(perm[count:])
+  splits = dict(dataset.splits)
+  splits["validation"] = {k: np.take(v, val_idx, axis=0) for k, v in train.items()}
+  splits["train"] = {k: np.take(v, train_idx, axis=0) for k, v in train.items()}
+  return Dataset(info=dataset.info, splits=splits)
+
+
+def load_dataset(data_config: Any) -> Dataset:
+  """Builds `data_config.name`, carves `validation_size` from train (seed `data_config.seed`),
+  then fills `info.mean`/`info.std` from the final train split."""
+  import dlcore.data  # noqa: F401  (registers the built-in datasets)
+  name = cfg_get(data_config, "name", "")
+  if not name:
+    raise ConfigError("data.name is not set; valid datasets: " + ", ".join(DATASETS.names()) + ".")
+  dataset = DATASETS.get(name)(data_config)
+  dataset = carve_validation(dataset, cfg_get(data_config, "validation_size", 0),
+                             cfg_get(data_config, "seed", 0))
+  mean, std = channel_mean_std(dataset.split("train")["inputs"])
+  info = dataclasses.replace(dataset.info, mean=mean, std=std)
+  return Dataset(info=info, splits=dataset.splits)

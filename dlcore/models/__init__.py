@@ -1,0 +1,73 @@
+"""Models by name (curriculum §3) and `build_model` from an ml-collections config.
+
+`MODELS` maps config names to Flax module classes: 'mlp' (ARC-2/ARC-3), 'perceptron' (ARC-1),
+'simple_cnn' (ARC-6). Layer rule: models import dlcore.nn, dlcore.errors and dlcore.registry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+import flax.linen as nn
+
+from dlcore.errors import ConfigError
+from dlcore.registry import Registry, closest
+
+MODELS: Registry = Registry("model")
+
+# Imported after MODELS exists so their @MODELS.register decorators can run.
+from dlcore.models import mlp, perceptron  # noqa: E402,F401
+from dlcore.models.cnn import simple_cnn  # noqa: E402,F401
+from dlcore.models.cnn.simple_cnn import SimpleCNN  # noqa: E402
+from dlcore.models.mlp import MLP  # noqa: E402
+from dlcore.models.perceptron import (Perceptron, PerceptronHistory,  # noqa: E402
+                                      labels_to_pm1, perceptron_fit)
+
+_RESERVED = ("parent", "name", "num_outputs")
+
+
+def model_fields(cls: type) -> list[str]:
+  """The config-settable constructor fields of a registered model class."""
+  return [f.name for f in dataclasses.fields(cls) if f.init and f.name not in _RESERVED]
+
+
+def _plain(value: Any) -> Any:
+  """Lists from configs become tuples so module fields stay hashable."""
+  if isinstance(value, list):
+    return tuple(_plain(v) for v in value)
+  return value
+
+
+def build_model(model_config: Mapping[str, Any], num_outputs: int) -> nn.Module:
+  """Instantiate `MODELS[model_config.name](num_outputs=num_outputs, **other keys)`.
+
+  `model_config` is an `ml_collections.ConfigDict` (or a mapping). `num_outputs` comes from the
+  dataset. Unknown keys raise a one-sentence `ConfigError` naming the key, the model and the
+  closest valid field.
+  """
+  config = model_config.to_dict() if hasattr(model_config, "to_dict") else dict(model_config)
+  if "name" not in config:
+    raise ConfigError(f"The model config needs a 'name' key, one of: {', '.join(MODELS.names())}.")
+  name = config.pop("name")
+  cls = MODELS.get(name)
+  fields = model_fields(cls)
+  for key in config:
+    if key == "num_outputs" and config[key] == num_outputs:
+      continue
+    if key == "num_outputs":
+      raise ConfigError(f"model.num_outputs={config[key]} conflicts with the dataset's "
+                        f"{num_outputs} outputs; remove it from the model config.")
+    if key not in fields:
+      hint = closest(key, fields, n=1)
+      did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+      valid = f"valid fields: {', '.join(fields)}" if fields else "it takes no fields"
+      raise ConfigError(f"Unknown key model.{key} for model {name!r}{did_you_mean}; {valid}.")
+  config.pop("num_outputs", None)
+  return cls(num_outputs=num_outputs, **{k: _plain(v) for k, v in config.items()})
+
+
+__all__ = [
+    "MODELS", "build_model", "model_fields", "MLP", "SimpleCNN", "Perceptron", "PerceptronHistory",
+    "perceptron_fit", "labels_to_pm1"
+]

@@ -1,0 +1,58 @@
+"""ARC-6 SimpleCNN for MNIST (001 Ch2 code), channels-last (curriculum §0 item 13).
+
+  for c in features (default 32, 64):
+    x = MaxPool2x2/s2(act([BN](Conv(c, 3x3, stride 1, padding 'SAME' = 1)(x))))   LAY-5, LAY-8
+  x = flatten(x)                        28x28 -> 7x7x64 = 3136 (LAY-3)
+  [x = act(Dense(hidden)(x))]           only if hidden > 0 (the seed has none)
+  [x = Dropout(dropout_rate)(x)]        only if dropout_rate > 0
+  logits = Dense(num_outputs)(x)
+
+With the defaults on 28x28x1 -> 10 there are 320 + 18496 + 31370 = 50186 parameters, as in the
+seed's PyTorch model. Inputs (B, H, W) get a channel axis. Convs use cross-correlation
+(`lax.conv`, curriculum §0 item 6). Pooling is `dlcore.nn.max_pool` (reshape fast path).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from dlcore.models import MODELS
+from dlcore.nn import get_activation, get_initializer, max_pool
+
+
+@MODELS.register("simple_cnn")
+class SimpleCNN(nn.Module):
+  """ARC-6: [Conv3x3 -> act -> MaxPool2x2] per entry of `features`, flatten, Dense logits."""
+  num_outputs: int
+  features: Sequence[int] = (32, 64)
+  activation: str = "relu"
+  batch_norm: bool = False
+  dropout_rate: float = 0.0
+  hidden: int = 0
+  kernel_init: str = "he_normal"
+  dtype: str = "float32"
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+    dtype = jnp.dtype(self.dtype)
+    act = get_activation(self.activation)
+    init = get_initializer(self.kernel_init)
+    x = jnp.asarray(x).astype(dtype)
+    if x.ndim == 3:
+      x = x[..., None]
+    for i, channels in enumerate(self.features):
+      x = nn.Conv(channels, (3, 3), strides=(1, 1), padding="SAME", dtype=dtype, kernel_init=init,
+                  name=f"conv_{i}")(x)
+      if self.batch_norm:
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-5, dtype=dtype,
+                         name=f"bn_{i}")(x)
+      x = max_pool(act(x), 2, strides=2)
+    x = x.reshape(x.shape[0], -1)
+    if self.hidden > 0:
+      x = act(nn.Dense(self.hidden, dtype=dtype, kernel_init=init, name="hidden")(x))
+    if self.dropout_rate > 0:
+      x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+    return nn.Dense(self.num_outputs, dtype=dtype, kernel_init=init, name="output")(x)

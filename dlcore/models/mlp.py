@@ -1,0 +1,53 @@
+"""ARC-2 multilayer perceptron (curriculum §3a; LAY-2 Dense, LAY-3 Flatten, LAY-11, LAY-14).
+
+  h^(0) = flatten(x)                                  (B, ...) -> (B, d)
+  h^(l) = dropout(act(BN(W^(l) h^(l-1) + b^(l))))     l = 1..L-1, one per entry of `features`
+  y     = W^(L) h^(L-1) + b^(L)                       logits (ACT-11); no softmax/sigmoid here
+
+BatchNorm (optional, before the activation) uses batch statistics when `train=True` and the running
+averages in the `batch_stats` collection otherwise (ε = 1e-5, momentum 0.99, curriculum §0 item 15).
+Dropout is inverted dropout, active only with `train=True` (needs a 'dropout' rng; §0 item 2).
+`features=()` gives a linear (logistic/softmax-regression) model. The seed's 4-8-4-1 network
+(ARC-3, 81 parameters) is `MLP(num_outputs=1, features=(8, 4), kernel_init='he_normal_seed')`.
+Layers are named hidden_0, ..., bn_0, ..., output.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from dlcore.models import MODELS
+from dlcore.nn import get_activation, get_initializer
+
+
+@MODELS.register("mlp")
+class MLP(nn.Module):
+  """ARC-2 MLP: `features` hidden Dense layers, then Dense(num_outputs) logits."""
+  num_outputs: int
+  features: Sequence[int] = (128,)
+  activation: str = "relu"
+  dropout_rate: float = 0.0
+  batch_norm: bool = False
+  kernel_init: str = "he_normal"
+  bias_init: str = "zeros"
+  dtype: str = "float32"
+
+  @nn.compact
+  def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+    dtype = jnp.dtype(self.dtype)
+    act = get_activation(self.activation)
+    dense = lambda n, name: nn.Dense(n, dtype=dtype, kernel_init=get_initializer(self.kernel_init),
+                                     bias_init=get_initializer(self.bias_init), name=name)
+    x = jnp.asarray(x).reshape(x.shape[0], -1).astype(dtype)
+    for i, width in enumerate(self.features):
+      x = dense(width, f"hidden_{i}")(x)
+      if self.batch_norm:
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-5, dtype=dtype,
+                         name=f"bn_{i}")(x)
+      x = act(x)
+      if self.dropout_rate > 0:
+        x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+    return dense(self.num_outputs, "output")(x)

@@ -1,0 +1,1 @@
+"""Plots written into a workdir (PNG, matplotlib Agg backend)."""

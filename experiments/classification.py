@@ -1,0 +1,136 @@
+"""Supervised trainer for classification (and regression): MLPs, CNNs, ... on any dataset.
+
+Builds everything from the config (data, model, loss, metrics, optimizer, mesh), then runs the
+shared loop of `dlcore.train.loop`. Also registered as 'regression' (loss 'mse', metrics mse/mae).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+from rich.console import Console
+
+from dlcore.data import Dataset, load_dataset
+from dlcore.data.loader import TrainLoader
+from dlcore.data.preprocess import make_preprocess
+from dlcore.errors import ConfigError
+from dlcore.losses import LOSSES, reduce_loss
+from dlcore.metrics import METRICS, Average
+from dlcore.models import build_model
+from dlcore.optim import build_optimizer
+from dlcore.train import loop, mesh as mesh_lib
+from dlcore.train.checkpoint import Checkpointer
+from dlcore.train.early_stopping import EarlyStopping
+from dlcore.train.state import TrainState
+from dlcore.train.step import (compile_eval_step, compile_train_step, make_eval_step,
+                               make_train_step)
+from experiments import common
+
+
+@dataclasses.dataclass
+class Setup:
+  dataset: Dataset
+  mesh: Any
+  model: Any
+  state: TrainState
+  loader: TrainLoader
+  settings: loop.LoopSettings
+  loss_fn: Callable
+
+
+def num_outputs(dataset: Dataset) -> int:
+  return dataset.info.num_classes if dataset.info.task == "multiclass" else 1
+
+
+def make_loss_fn(config, model, preprocess) -> Callable:
+  """loss_fn(params, model_state, batch, rng, train) -> (loss, (model_state, metrics))."""
+  per_example_loss = LOSSES.get(config.loss.name)
+  metric_fns = {name: METRICS.get(name) for name in config.metrics}
+  reduction = config.loss.get("reduction", "mean")
+
+  def loss_fn(params, model_state, batch, rng, train: bool):
+    batch = preprocess(batch)
+    variables = {"params": params, **model_state}
+    mutable = list(model_state) if (train and model_state) else False
+    out = model.apply(variables, batch["inputs"], train=train, rngs={"dropout": rng},
+                      mutable=mutable)
+    outputs, new_model_state = out if mutable else (out, model_state)
+    per_example = per_example_loss(outputs, batch["label"])
+    loss = reduce_loss(per_example, batch["mask"], reduction)
+    metrics = {"loss": Average.from_values(per_example, batch["mask"])}
+    for name, fn in metric_fns.items():
+      metrics[name] = Average.from_values(fn(outputs, batch["label"]), batch["mask"])
+    return loss, (new_model_state, metrics)
+
+  return loss_fn
+
+
+def setup(config, console: Console | None = None) -> Setup:
+  mesh = mesh_lib.make_mesh(int(config.mesh.get("num_devices", 0)))
+  dataset = load_dataset(config.data)
+  mesh_lib.check_batch_size(config.train.batch_size, mesh, "train.batch_size")
+  mesh_lib.check_batch_size(config.eval.batch_size, mesh, "eval.batch_size")
+  for split in (config.eval.split, config.eval.test_split):
+    dataset.split(split)  # fail now, not after training, when a split is missing
+  loader = TrainLoader(dataset.split("train"), config.train.batch_size,
+                       seed=int(config.data.get("shuffle_seed", config.seed)))
+  settings = loop.LoopSettings.from_config(config, loader.steps_per_epoch)
+
+  model = build_model(config.model, num_outputs(dataset))
+  preprocess = make_preprocess(config.data, dataset.info)
+  tx, _ = build_optimizer(config.optimizer, settings.num_steps)
+  init_key, train_key = jax.random.split(jax.random.PRNGKey(int(config.seed)))
+
+  sample = preprocess({k: jnp.asarray(v[:1]) for k, v in dataset.split("train").items()}
+                      | {"mask": jnp.ones((1,), jnp.float32)})
+
+  @jax.jit
+  def init(key):
+    variables = model.init({"params": key, "dropout": key}, sample["inputs"], train=False)
+    params = variables.pop("params")
+    return TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=train_key,
+                             model_state=dict(variables))
+
+  state = mesh_lib.replicate(init(init_key), mesh)
+  return Setup(dataset, mesh, model, state, loader, settings,
+               make_loss_fn(config, model, preprocess))
+
+
+def train_and_evaluate(config, workdir: str | pathlib.Path) -> dict:
+  console = loop.make_console()
+  workdir = common.prepare_workdir(config, workdir)
+  s = setup(config, console)
+  common.print_banner(console, config, s.mesh, s.state.params, s.state.model_state)
+  info = s.dataset.info
+  console.print(f"data: {info.name} " + ", ".join(
+      f"{k}={s.dataset.num_examples(k)}" for k in s.dataset.splits) +
+                f"; {s.loader.steps_per_epoch} steps/epoch, {s.settings.num_steps} steps")
+  es = config.get("early_stopping", None)
+  early = EarlyStopping(metric=es.get("metric", "loss"), mode=es.get("mode", "min"),
+                        patience=int(es.get("patience", 0)),
+                        min_delta=float(es.get("min_delta", 0.0))) if es else None
+  result = loop.run(
+      workdir=workdir, settings=s.settings, state=s.state,
+      train_step=compile_train_step(make_train_step(s.loss_fn), s.mesh),
+      eval_step=compile_eval_step(make_eval_step(s.loss_fn), s.mesh),
+      train_loader=s.loader, eval_sets=s.dataset.splits, mesh=s.mesh, early_stopping=early,
+      console=console, plot_metrics=("loss",) + tuple(config.metrics))
+  return result
+
+
+def evaluate(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
+  """Restore the latest checkpoint of `workdir` and evaluate every example of `split`."""
+  s = setup(config)
+  ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints")
+  restored = ckpt.restore_latest(s.state)
+  ckpt.close()
+  if restored is None:
+    raise ConfigError(f"No checkpoint in {pathlib.Path(workdir) / 'checkpoints'}; train first.")
+  step, state, _, _ = restored
+  metrics = loop.evaluate(compile_eval_step(make_eval_step(s.loss_fn), s.mesh), state,
+                          s.dataset.split(split), config.eval.batch_size, s.mesh)
+  return {"step": step, "split": split, **metrics}

@@ -1,0 +1,67 @@
+"""Smoke tests of benchmarks/: each script runs with tiny settings, exits 0, prints its RESULT."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+TINY = ("--steps", "3", "--warmup", "1", "--repeats", "1", "--model", "mlp")
+
+
+def _mnist_dir() -> pathlib.Path | None:
+  """$DLCORE_DATA_DIR, else <repo>/../shared/data; None when it has no mnist/ folder."""
+  for c in (os.environ.get("DLCORE_DATA_DIR", ""), str(REPO.parent / "shared" / "data")):
+    if c and (pathlib.Path(c) / "mnist").is_dir():
+      return pathlib.Path(c)
+  return None
+
+
+def _run(module: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+  full_env = dict(os.environ, **(env or {}))
+  # conftest.py forces 8 fake CPU devices; one device compiles faster and is what we time.
+  full_env["XLA_FLAGS"] = " ".join(f for f in full_env.get("XLA_FLAGS", "").split()
+                                   if "xla_force_host_platform_device_count" not in f)
+  full_env["PYTHONPATH"] = os.pathsep.join(
+      p for p in (str(REPO), full_env.get("PYTHONPATH", "")) if p)
+  return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                        timeout=180, env=full_env, cwd=REPO)
+
+
+def _result(stdout: str, name: str) -> float:
+  match = re.search(rf"^RESULT {name} model=mlp ratio=([0-9.]+)$", stdout, re.MULTILINE)
+  assert match, f"no 'RESULT {name} model=mlp ratio=...' line in:\n{stdout}"
+  ratio = float(match.group(1))
+  assert ratio > 0
+  return ratio
+
+
+def test_train_step_overhead_runs_without_data():
+  """The no-data fallback (random MNIST-shaped batch) builds the same pieces as setup()."""
+  proc = _run("benchmarks.train_step_overhead", *TINY, "--no_data")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  _result(proc.stdout, "train_step_ratio")
+  assert "max |loss diff| over 3 steps = 0.00e+00" in proc.stdout or \
+      re.search(r"max \|loss diff\| over 3 steps = [0-9.]+e-0[6-9]", proc.stdout), proc.stdout
+
+
+def test_input_pipeline_runs():
+  data_dir = _mnist_dir()
+  if data_dir is None:
+    pytest.skip("needs MNIST: set DLCORE_DATA_DIR to a dir with mnist/ (or ../shared/data)")
+  proc = _run("benchmarks.input_pipeline", *TINY, "--loader_batches", "5",
+              env={"DLCORE_DATA_DIR": str(data_dir)})
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  _result(proc.stdout, "input_pipeline")
+  assert "dlcore TrainLoader" in proc.stdout and "grain" in proc.stdout
+
+
+def test_input_pipeline_without_data_exits_2(tmp_path):
+  proc = _run("benchmarks.input_pipeline", *TINY, "--data_dir", str(tmp_path))
+  assert proc.returncode == 2
+  assert "DLCORE_DATA_DIR" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
