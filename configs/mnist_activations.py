@@ -5,9 +5,9 @@ One command trains the three variants (each in <workdir>/<activation>/, resumabl
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/mnist_activations.py --workdir runs/mnist_activations
-Expected: ReLU ~0.98, tanh ~0.975, sigmoid ~0.97 test accuracy after 5 epochs; sigmoid learns
-          slowest early on (|σ'| <= 0.25, BP-3). Measured figures: README.
-Time:     see README (three MLP trainings of 5 epochs on the reference 2-core CPU).
+Expected: test accuracy after 5 epochs of plain SGD (lr 0.1): ReLU 0.959 > tanh 0.944 >
+          sigmoid 0.915; sigmoid learns slowest from the first steps (|σ'| <= 0.25, BP-3).
+Time:     34 s on the reference 2-core CPU (three trainings of 2,340 steps).
 """
 
 import ml_collections

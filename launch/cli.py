@@ -94,6 +94,9 @@ def run(main: Callable[[list[str]], None]) -> None:
 
   def wrapped(argv):
     quiet_libraries()
+    if os.environ.get("DLCORE_DISTRIBUTED") == "1":  # multi-host: one process per host
+      import jax
+      jax.distributed.initialize()
     try:
       main(argv)
     except DlcoreError as e:

@@ -41,11 +41,20 @@ def check_batch_size(batch_size: int, mesh: Mesh, what: str = "batch_size") -> N
 
 
 def put_batch(batch: dict, mesh: Mesh) -> dict:
-  """Host batch (numpy, global) -> device arrays sharded along the batch axis."""
+  """Host batch (numpy, the same global batch on every host) -> device arrays sharded along the
+  batch axis. With several processes (multi-host TPU/GPU) each host contributes its contiguous
+  slice of rows, which `make_array_from_process_local_data` places on its local devices."""
   sharding = batch_sharding(mesh)
   if jax.process_count() == 1:
     return jax.device_put(batch, sharding)
-  return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, x), batch)
+  n, i = jax.process_count(), jax.process_index()
+
+  def local(x):
+    rows = x.shape[0] // n
+    return jax.make_array_from_process_local_data(sharding, x[i * rows:(i + 1) * rows],
+                                                  x.shape)
+
+  return jax.tree.map(local, batch)
 
 
 def replicate(tree, mesh: Mesh):

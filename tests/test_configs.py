@@ -1,0 +1,93 @@
+"""Every config runs end to end and states its command, expected result and time."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from dlcore.train.metric_logger import read_metrics
+from dlcore.train.summary import count_params
+from experiments import get_experiment
+from launch.cli import load_config_file
+
+from conftest import REPO
+
+CONFIGS = sorted(p.stem for p in (REPO / "configs").glob("*.py"))
+NEEDS_DATA = {"mnist_mlp", "mnist_cnn", "mnist_activations"}
+
+
+def load(name: str):
+  return load_config_file(str(REPO / "configs" / f"{name}.py"))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_states_command_expected_result_and_time(name):
+  module_doc = (REPO / "configs" / f"{name}.py").read_text().split('"""')[1]
+  for field in ("Command:", "Expected:", "Time:"):
+    assert field in module_doc, f"configs/{name}.py docstring lacks {field!r}"
+  assert f"configs/{name}.py" in module_doc
+  c = load(name)
+  assert c.experiment and get_experiment(c)
+
+
+def test_default_experiment_reaches_095_on_digits(tmp_path):
+  """Acceptance of `make train`: the default config reaches >= 0.95 test accuracy offline."""
+  c = load("digits_mlp")
+  c.train.progress = False
+  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  assert result["test"]["num_examples"] == 360
+  assert result["test"]["accuracy"] >= 0.95
+
+
+def test_mlp_4841_recipe_loss_decreases_every_epoch(tmp_path):
+  """ARC-3 through the real trainer: 81 parameters, full-batch GD lr 0.01 for 1000 epochs,
+  and the loss (logged every 100 epochs; each an average over 100 full-batch steps) falls."""
+  c = load("mlp_4841")
+  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  assert result["step"] == 1000
+  from experiments.classification import setup
+  assert count_params(setup(c).state.params) == 81
+  losses = [e["loss"] for e in read_metrics(tmp_path / "metrics.jsonl") if e["split"] == "train"]
+  assert len(losses) == 10 and all(np.diff(losses) < 0)
+  assert losses[-1] < 0.8 * losses[0]
+
+
+def test_perceptron_configs(tmp_path):
+  """perceptron_sum4 converges (separable); perceptron_xor never does."""
+  sep = get_experiment(load("perceptron_sum4")).train_and_evaluate(load("perceptron_sum4"),
+                                                                   tmp_path / "sum4")
+  assert sep["test"]["converged"] == 1 and sep["test"]["train_accuracy"] == 1.0
+  xor = get_experiment(load("perceptron_xor")).train_and_evaluate(load("perceptron_xor"),
+                                                                  tmp_path / "xor")
+  assert xor["test"]["converged"] == 0 and xor["test"]["accuracy"] <= 0.75
+  mistakes = [e["mistakes"] for e in read_metrics(tmp_path / "xor" / "metrics.jsonl")
+              if e["split"] == "train"]
+  assert len(mistakes) == 100 and min(mistakes) > 0
+
+
+def test_mlp_solves_xor(tmp_path):
+  c = load("mlp_xor")
+  assert get_experiment(c).train_and_evaluate(c, tmp_path)["test"]["accuracy"] == 1.0
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS_DATA))
+def test_mnist_configs_run_a_few_steps(name, data_dir, tmp_path):
+  c = load(name)
+  c.data.data_dir = str(data_dir)
+  c.data.num_train = 512
+  c.train.update(dict(num_steps=3, log_every=1, eval_every=3, checkpoint_every=3,
+                      progress=False))
+  c.eval.batch_size = 1000
+  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  assert result["status"] == "finished"
+  if name == "mnist_activations":
+    table = (tmp_path / "comparison.md").read_text()
+    for act in ("sigmoid", "tanh", "relu"):
+      assert f"| {act} |" in table
+      assert json.loads((tmp_path / act / "config.json").read_text())["model"]["activation"] == act
+    assert (tmp_path / "plots" / "compare_accuracy.png").stat().st_size > 1000
+  else:
+    assert result["test"]["num_examples"] == 10000
