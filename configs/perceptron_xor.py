@@ -3,7 +3,7 @@
 Command:  python -m launch.train --config configs/perceptron_xor.py --workdir runs/perceptron_xor
 Expected: does NOT converge: mistakes in every one of the 100 epochs; accuracy <= 0.75 (no line
           separates XOR). Compare configs/mlp_xor.py, which solves it.
-Time:     ~5 s on the reference 2-core CPU.
+Time:     4 s on the reference 2-core CPU.
 """
 
 import ml_collections
