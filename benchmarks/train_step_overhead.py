@@ -17,7 +17,7 @@ Both start from the same parameters and dropout key; a 3-step check prints the l
 (~1e-6: the same computation). Each repeat runs `--warmup` untimed then `--steps` timed calls on
 one device-resident batch, ending with `jax.block_until_ready`; repeats alternate between the
 implementations and the median steps/s is reported. Target: dlcore / hand-written >= 0.97.
-`--ablate` also times dlcore-step variants without the NaN-guard `lax.cond`, without the
+`--ablate` also times dlcore-step variants without the NaN guard, without the
 grad-norm metric, without metrics, to show what each part costs.
 
 Prints one line per model: `RESULT train_step_ratio model=<m> ratio=<r>`. Exits 0 whatever the
@@ -48,7 +48,8 @@ import optax  # noqa: E402
 from dlcore.data.base import ENV_DATA_DIR, DatasetInfo  # noqa: E402
 from dlcore.data.loader import TrainLoader  # noqa: E402
 from dlcore.data.preprocess import make_preprocess  # noqa: E402
-from dlcore.metrics import Average  # noqa: E402
+from dlcore.metrics import Average, PackedAverages  # noqa: E402
+from dlcore.train.step import _guarded_update  # noqa: E402
 from dlcore.models import build_model  # noqa: E402
 from dlcore.optim.builder import build_optimizer, build_schedule  # noqa: E402
 from dlcore.train import mesh as mesh_lib  # noqa: E402
@@ -281,40 +282,37 @@ def hand_optimizer(config, num_steps: int) -> optax.GradientTransformation:
 
 def make_variant_step(loss_fn, nan_guard: bool = True, grad_norm: bool = True,
                       metrics: bool = True) -> Callable:
+  """dlcore's train step (dlcore/train/step.py) with parts removed, to locate overheads."""
+
   def train_step(state: TrainState, batch: dict):
     rng = jax.random.fold_in(state.rng, state.step)
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
     (loss, (model_state, mets)), grads = grad_fn(state.params, state.model_state, batch, rng,
                                                  True)
-    gnorm = optax.global_norm(grads) if (grad_norm or nan_guard) else None
+    gnorm = (jnp.sqrt(sum(jnp.vdot(g, g).real for g in jax.tree.leaves(grads)))
+             if (grad_norm or nan_guard) else None)
     finite = jnp.isfinite(loss) & (state.nonfinite_step < 0)
     if gnorm is not None:
       finite = finite & jnp.isfinite(gnorm)
-
-    def apply(_):
-      updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
-      return optax.apply_updates(state.params, updates), opt_state, model_state, state.step + 1
-
-    if nan_guard:
-      def skip(_):
-        return state.params, state.opt_state, state.model_state, state.step
-      params, opt_state, model_state, step = jax.lax.cond(finite, apply, skip, None)
+    if nan_guard:  # the real guard (lax.cond on CPU, fused select on GPU/TPU)
+      params, opt_state, model_state = _guarded_update(finite, state, grads, model_state)
     else:
-      params, opt_state, model_state, step = apply(None)
+      updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
+      params = optax.apply_updates(state.params, updates)
     nonfinite_step = jnp.where((state.nonfinite_step < 0) & ~finite, state.step,
                                state.nonfinite_step)
     out = dict(mets) if metrics else {}
     if grad_norm:
       out["grad_norm"] = Average(total=gnorm, count=jnp.ones((), jnp.float32))
-    new_state = state.replace(step=step, params=params, opt_state=opt_state,
+    new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
                               model_state=model_state, nonfinite_step=nonfinite_step)
-    return new_state, out
+    return new_state, (PackedAverages.pack(out) if out else out)
 
   return train_step
 
 
 ABLATIONS = {
-    "dlcore - lax.cond guard": dict(nan_guard=False),
+    "dlcore - NaN guard": dict(nan_guard=False),
     "dlcore - grad_norm metric": dict(grad_norm=False),
     "dlcore - all metrics": dict(grad_norm=False, metrics=False),
     "dlcore - guard - metrics": dict(nan_guard=False, grad_norm=False, metrics=False),
@@ -331,7 +329,8 @@ def check_same_computation(b: Bench, dl_step, hand_step, hand_runner: HandRunner
   state = dl_state
   for _ in range(n):
     state, metrics = dl_step(state, batch)
-    dl_losses.append(metrics["loss"])
+    dl_losses.append(metrics.unpack()["loss"] if isinstance(metrics, PackedAverages)
+                     else metrics["loss"])
     hand_runner.params, hand_runner.opt_state, hand_runner.step_no, loss = hand_step(
         hand_runner.params, hand_runner.opt_state, hand_runner.step_no, batch)
     hand_losses.append(loss)
