@@ -15,6 +15,10 @@ Registry `ACTIVATIONS` maps config names to elementwise functions `f(z) -> a`:
   step        ---    1 if z >= 0 else 0     (Heaviside; the 0/1 form of `sign`)
 
 `sign` and `step` have zero gradient almost everywhere; they are for prediction, not training.
+
+Not elementwise, so not in the registry: `softmax` / `log_softmax` (ACT-10, max-subtracted).
+`DERIVATIVES` holds ACT-12's closed forms f'(z) for manual-backprop demos; `ACTIVATION_GUIDE`
+is ACT-14's role -> activation table (ACT-13, why nonlinearity is needed, is tested).
 """
 
 from __future__ import annotations
@@ -67,3 +71,69 @@ ACTIVATIONS.add("step", step)
 def get_activation(name: str) -> Activation:
   """The activation registered as `name`; unknown names raise `ConfigError` listing valid ones."""
   return ACTIVATIONS.get(name)
+
+
+def softmax(z: jnp.ndarray, axis: int = -1) -> jnp.ndarray:
+  """ACT-10 softmax(z)_k = e^{z_k} / sum_j e^{z_j}, computed as e^{z - max z} (stable at +-1000)."""
+  z = jnp.asarray(z)
+  e = jnp.exp(z - jax.lax.stop_gradient(z.max(axis=axis, keepdims=True)))
+  return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(z: jnp.ndarray, axis: int = -1) -> jnp.ndarray:
+  """ACT-10 in log space: z_k - logsumexp(z) = (z_k - m) - log sum_j e^{z_j - m}, m = max z."""
+  z = jnp.asarray(z)
+  shifted = z - jax.lax.stop_gradient(z.max(axis=axis, keepdims=True))
+  return shifted - jnp.log(jnp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def sigmoid_derivative(z: jnp.ndarray) -> jnp.ndarray:
+  """ACT-12 sigma'(z) = sigma(z) (1 - sigma(z)); at most 0.25 (ACT-3)."""
+  s = jax.nn.sigmoid(z)
+  return s * (1 - s)
+
+
+def tanh_derivative(z: jnp.ndarray) -> jnp.ndarray:
+  """ACT-12 tanh'(z) = 1 - tanh(z)^2."""
+  return 1 - jnp.tanh(z)**2
+
+
+def relu_derivative(z: jnp.ndarray) -> jnp.ndarray:
+  """ACT-12 relu'(z) = 1 if z > 0 else 0 (0 at z = 0, as jax.grad gives)."""
+  z = jnp.asarray(z)
+  return (z > 0).astype(z.dtype)
+
+
+def leaky_relu_derivative(z: jnp.ndarray, alpha: float = 0.01) -> jnp.ndarray:
+  """ACT-6 leaky_relu'(z) = 1 if z > 0 else alpha."""
+  z = jnp.asarray(z)
+  return jnp.where(z > 0, 1.0, alpha).astype(z.dtype)
+
+
+def elu_derivative(z: jnp.ndarray, alpha: float = 1.0) -> jnp.ndarray:
+  """ACT-7 elu'(z) = 1 if z > 0 else alpha e^z."""
+  z = jnp.asarray(z)
+  return jnp.where(z > 0, 1.0, alpha * jnp.exp(z)).astype(z.dtype)
+
+
+DERIVATIVES: dict[str, Activation] = {
+    "sigmoid": sigmoid_derivative,
+    "tanh": tanh_derivative,
+    "relu": relu_derivative,
+    "leaky_relu": leaky_relu_derivative,
+    "elu": elu_derivative,
+    "identity": jnp.ones_like,
+    "linear": jnp.ones_like,
+}
+
+# ACT-14 (002 §2.3.2): role -> activation name; 'softmax' is the function above.
+ACTIVATION_GUIDE: dict[str, str] = {
+    "binary_output": "sigmoid",
+    "gate": "sigmoid",
+    "rnn_hidden": "tanh",
+    "hidden": "relu",
+    "dead_relu_fix": "leaky_relu",
+    "smooth_negative": "elu",
+    "multiclass_output": "softmax",
+    "regression_output": "identity",
+}

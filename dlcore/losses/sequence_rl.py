@@ -1,0 +1,81 @@
+"""Sequence, RL and GAN objectives (curriculum LOSS-15, LOSS-22, LOSS-23, LOSS-24)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from dlcore.losses.base import LOSSES, finish
+from dlcore.losses.classification import binary_cross_entropy_with_logits, softmax_cross_entropy
+from dlcore.losses.regression import huber_loss
+
+
+@LOSSES.register("next_token_cross_entropy")
+def next_token_cross_entropy(logits: jnp.ndarray, tokens: jnp.ndarray, *, token_mask=None,
+                             weights=None, mask=None, reduction: str = "none") -> jnp.ndarray:
+  """LOSS-22 causal LM loss: -log p(x_{t+1} | x_{<=t}), logits[:, t] predicting tokens[:, t+1].
+
+  Values are per token (B, T-1); `token_mask` (B, T) marks real (non-pad) tokens, so the mean
+  is over real target tokens.
+  """
+  values = softmax_cross_entropy(logits[:, :-1], tokens[:, 1:])
+  tm = None if token_mask is None else jnp.asarray(token_mask, values.dtype)[:, 1:]
+  per_seq = None
+  for f in (weights, mask):
+    if f is not None:
+      f = jnp.asarray(f, values.dtype)[:, None]
+      per_seq = f if per_seq is None else per_seq * f
+  factor = tm if per_seq is None else (per_seq if tm is None else tm * per_seq)
+  if factor is not None:
+    factor = jnp.broadcast_to(factor, values.shape)
+  return finish(values, None, factor, reduction)
+
+
+def policy_gradient_loss(logits: jnp.ndarray, actions: jnp.ndarray, returns: jnp.ndarray, *,
+                         baseline: jnp.ndarray | None = None, weights=None, mask=None,
+                         reduction: str = "none") -> jnp.ndarray:
+  """LOSS-23 REINFORCE surrogate -log pi(a_t | s_t) * R_t (002 eq.89-91), per step.
+
+  With a `baseline` (e.g. V(s_t)) the weight is the advantage A_t = R_t - b_t; returns and
+  baseline are not differentiated.
+  """
+  adv = jnp.asarray(returns) if baseline is None else jnp.asarray(returns) - baseline
+  values = softmax_cross_entropy(logits, actions) * jax.lax.stop_gradient(adv)
+  return finish(values, weights, mask, reduction)
+
+
+def td_loss(q_values: jnp.ndarray, actions: jnp.ndarray, rewards: jnp.ndarray,
+            next_q_target: jnp.ndarray, dones: jnp.ndarray, *, gamma: float = 0.99,
+            delta: float | None = 1.0, weights=None, mask=None,
+            reduction: str = "none") -> jnp.ndarray:
+  """LOSS-24 DQN TD loss on Q(s,a) - y, y = r + gamma (1 - done) max_a' Q_target(s', a').
+
+  Huber with `delta` (DQN's default 1.0), or 0.5 (Q - y)^2 when delta is None. y is constant.
+  """
+  q_sa = jnp.take_along_axis(q_values, jnp.asarray(actions)[:, None].astype(jnp.int32), -1)[:, 0]
+  y = rewards + gamma * (1.0 - jnp.asarray(dones, q_sa.dtype)) * next_q_target.max(axis=-1)
+  y = jax.lax.stop_gradient(y)
+  if delta is None:
+    values = 0.5 * (q_sa - y)**2
+  else:
+    values = huber_loss(q_sa, y, delta=delta)
+  return finish(values, weights, mask, reduction)
+
+
+def gan_discriminator_loss(real_logits: jnp.ndarray, fake_logits: jnp.ndarray, *, weights=None,
+                           mask=None, reduction: str = "none") -> jnp.ndarray:
+  """LOSS-15 discriminator: -[log D(x) + log(1 - D(G(z)))], D = sigmoid(logit), per example."""
+  values = (binary_cross_entropy_with_logits(real_logits, jnp.ones(real_logits.shape[:1])) +
+            binary_cross_entropy_with_logits(fake_logits, jnp.zeros(fake_logits.shape[:1])))
+  return finish(values, weights, mask, reduction)
+
+
+def gan_generator_loss(fake_logits: jnp.ndarray, *, non_saturating: bool = True, weights=None,
+                       mask=None, reduction: str = "none") -> jnp.ndarray:
+  """LOSS-15 generator: -log D(G(z)) (non-saturating, default) or log(1 - D(G(z))) (minimax)."""
+  fake_logits = jnp.asarray(fake_logits)
+  if non_saturating:
+    values = binary_cross_entropy_with_logits(fake_logits, jnp.ones(fake_logits.shape[:1]))
+  else:
+    values = -binary_cross_entropy_with_logits(fake_logits, jnp.zeros(fake_logits.shape[:1]))
+  return finish(values, weights, mask, reduction)

@@ -1,0 +1,251 @@
+"""dlcore.losses, per-example losses: LOSS-1..7, 16, 22; reductions and masks (§0 items 3-4);
+build_loss. Every expectation is an independent NumPy formula (float64), compared at float32
+tolerance.
+"""
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dlcore import losses as L
+from dlcore.errors import ConfigError
+
+RNG = np.random.default_rng(0)
+B, K = 8, 5
+LOGITS = (RNG.normal(size=(B, K)) * 2).astype(np.float32)
+LABELS = RNG.integers(0, K, size=B)
+ONEHOT = np.eye(K, dtype=np.float32)[LABELS]
+PRED = RNG.normal(size=(B, 3)).astype(np.float32)
+TRUE = (PRED + RNG.normal(size=(B, 3)) * 1.5).astype(np.float32)
+BLOGITS = (RNG.normal(size=B) * 3).astype(np.float32)
+BLABELS = RNG.integers(0, 2, size=B).astype(np.float32)
+TOL = dict(rtol=2e-5, atol=2e-6)
+
+
+def np_log_softmax(z):
+  z = np.asarray(z, np.float64)
+  m = z.max(-1, keepdims=True)
+  return z - m - np.log(np.exp(z - m).sum(-1, keepdims=True))
+
+
+def np_ce(z, y):
+  return -(y * np_log_softmax(z)).sum(-1)
+
+
+def np_sigmoid(z):
+  return 1 / (1 + np.exp(-np.asarray(z, np.float64)))
+
+
+def np_bce(p, y):
+  return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def close(got, want, **kw):
+  np.testing.assert_allclose(np.asarray(got, np.float64), want, **{**TOL, **kw})
+
+
+# ------------------------------------------------------------------ regression
+
+
+def test_mse_mae_and_the_half_variant():
+  e = PRED.astype(np.float64) - TRUE
+  close(L.mean_squared_error(PRED, TRUE), (e**2).mean(-1))
+  close(L.mean_squared_error(PRED, TRUE, reduction="mean"), (e**2).mean())
+  close(L.mean_squared_error(PRED, TRUE, half=True, reduction="sum"), (e**2).mean(-1).sum() / 2)
+  x, y = PRED[:, 0], TRUE[:, 0]  # one output: 1/(2m) sum (y - y_hat)^2  (000 §1.3.1)
+  close(L.mean_squared_error(x, y, half=True, reduction="mean"), ((x - y)**2).sum() / (2 * B))
+  close(L.mean_absolute_error(PRED, TRUE, reduction="mean"), np.abs(e).mean())
+  close(L.mean_squared_error(PRED[:, :1], TRUE[:, 0]), ((PRED[:, 0] - TRUE[:, 0])**2))
+  close(L.reconstruction_loss(PRED, TRUE), (e**2).sum(-1))
+
+
+def np_huber(e, delta):
+  a = np.abs(e)
+  return np.where(a <= delta, 0.5 * a**2, delta * a - 0.5 * delta**2)
+
+
+@pytest.mark.parametrize("delta", [1.0, 0.3])
+def test_huber_matches_numpy(delta):
+  e = PRED.astype(np.float64) - TRUE
+  close(L.huber_loss(PRED, TRUE, delta=delta), np_huber(e, delta).mean(-1))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-100, 100, width=32), min_size=1, max_size=16),
+       st.floats(0.05, 5.0))
+def test_huber_lies_between_its_mae_and_mse_like_bounds(errors, delta):
+  e = np.asarray(errors, np.float32)
+  h = np.asarray(L.huber_loss(jnp.asarray(e), jnp.zeros_like(e), delta=delta), np.float64)
+  a = np.abs(e).astype(np.float64)
+  slack = 1e-5 * (1 + a**2)
+  assert (h <= np.minimum(0.5 * a**2, delta * a) + slack).all()
+  assert (h >= 0.5 * np.minimum(a**2, delta * a) - slack).all()
+  assert (h >= delta * a - 0.5 * delta**2 - slack).all()
+  inside = a <= delta  # equal to MSE / 2 inside delta
+  mse = np.asarray(L.mean_squared_error(jnp.asarray(e), jnp.zeros_like(e)))
+  np.testing.assert_allclose(h[inside], mse[inside] / 2, rtol=1e-6, atol=1e-7)
+
+
+# ------------------------------------------------------------------ classification
+
+
+def test_cross_entropy_integer_and_onehot_labels_match_numpy():
+  want = np_ce(LOGITS, ONEHOT)
+  close(L.softmax_cross_entropy(LOGITS, LABELS), want)
+  close(L.softmax_cross_entropy(LOGITS, ONEHOT), want)
+  close(L.softmax_cross_entropy(LOGITS, LABELS, reduction="sum"), want.sum())  # 001/003 form
+  close(L.LOSSES.get("cross_entropy")(LOGITS, LABELS), want)
+
+
+@pytest.mark.parametrize("ls", [0.1, 0.3])
+def test_label_smoothing_matches_numpy_and_zero_is_plain_ce(ls):
+  y = (1 - ls) * ONEHOT + ls / K
+  close(L.softmax_cross_entropy(LOGITS, LABELS, label_smoothing=ls), np_ce(LOGITS, y))
+  close(L.softmax_cross_entropy(LOGITS, ONEHOT, label_smoothing=ls), np_ce(LOGITS, y))
+  close(L.softmax_cross_entropy(LOGITS, LABELS, label_smoothing=0.0), np_ce(LOGITS, ONEHOT))
+
+
+def test_cross_entropy_gradient_is_softmax_minus_onehot():
+  g = jax.grad(lambda z: L.softmax_cross_entropy(z, LABELS, reduction="sum"))(LOGITS)
+  close(g, np.exp(np_log_softmax(LOGITS)) - ONEHOT, atol=1e-6)
+
+
+def test_weighted_cross_entropy():
+  w = np.linspace(0.5, 2.0, K).astype(np.float32)
+  close(L.weighted_cross_entropy(LOGITS, LABELS, class_weights=w),
+        w[LABELS] * np_ce(LOGITS, ONEHOT))
+  pytorch_mean = (w[LABELS] * np_ce(LOGITS, ONEHOT)).sum() / w[LABELS].sum()
+  close(L.softmax_cross_entropy(LOGITS, LABELS, weights=w[LABELS], reduction="mean"), pytorch_mean)
+
+
+def test_bce_from_logits_and_probabilities():
+  want = np_bce(np_sigmoid(BLOGITS), BLABELS)
+  close(L.binary_cross_entropy_with_logits(BLOGITS, BLABELS), want)
+  close(L.binary_cross_entropy_with_logits(BLOGITS[:, None], BLABELS), want)
+  close(L.binary_cross_entropy(np_sigmoid(BLOGITS).astype(np.float32), BLABELS), want, rtol=1e-4)
+  close(L.LOSSES.get("binary_cross_entropy_probs")(np.float32([0.9]), np.float32([1.0])),
+        [-np.log(0.9)])
+
+
+def test_bce_probability_clip_is_dtype_aware():
+  assert L.probability_eps(jnp.float64) == 1e-15
+  eps32 = L.probability_eps(jnp.float32)
+  assert eps32 == float(np.finfo(np.float32).eps) and np.float32(1 - eps32) < 1
+  p = jnp.asarray([0.0, 1.0], jnp.float32)
+  got = np.asarray(L.binary_cross_entropy(p, jnp.asarray([1.0, 0.0])))
+  assert np.isfinite(got).all()
+  close(got, [-np.log(eps32)] * 2, rtol=1e-4)
+  close(L.binary_cross_entropy(p, jnp.asarray([0.0, 1.0])), [0.0, 0.0], atol=2e-7)
+
+
+# ------------------------------------------------------------------ focal (LOSS-7)
+
+
+@pytest.mark.parametrize("gamma,alpha", [(2.0, None), (2.0, 0.25), (1.0, "vec")])
+def test_multiclass_focal_matches_numpy(gamma, alpha):
+  a = np.linspace(0.2, 1.0, K) if alpha == "vec" else alpha
+  p_t = np.exp((np_log_softmax(LOGITS) * ONEHOT).sum(-1))
+  a_t = 1.0 if a is None else (a[LABELS] if alpha == "vec" else a)
+  want = -a_t * (1 - p_t)**gamma * np.log(p_t)
+  close(L.focal_loss(LOGITS, LABELS, gamma=gamma, alpha=a), want)
+  assert L.hyperparameters(L.focal_loss) == ["gamma", "alpha"]
+
+
+def test_binary_focal_matches_numpy():
+  p = np_sigmoid(BLOGITS)
+  p_t = np.where(BLABELS == 1, p, 1 - p)
+  a_t = np.where(BLABELS == 1, 0.25, 0.75)
+  close(L.binary_focal_loss(BLOGITS, BLABELS), -a_t * (1 - p_t)**2 * np.log(p_t), rtol=1e-4)
+
+
+def test_focal_with_gamma_zero_and_no_alpha_is_cross_entropy():
+  close(L.focal_loss(LOGITS, LABELS, gamma=0.0), np_ce(LOGITS, ONEHOT))
+  close(L.binary_focal_loss(BLOGITS, BLABELS, gamma=0.0, alpha=None),
+        np_bce(np_sigmoid(BLOGITS), BLABELS))
+  easy = L.focal_loss(LOGITS, LABELS) <= L.softmax_cross_entropy(LOGITS, LABELS) + 1e-7
+  assert bool(jnp.all(easy))  # (1 - p_t)^gamma <= 1 down-weights every example
+
+
+# ------------------------------------------------------------------ LM loss (LOSS-22)
+
+
+def test_next_token_cross_entropy_shifts_and_masks_padding():
+  logits = RNG.normal(size=(2, 4, K)).astype(np.float32)
+  tokens = RNG.integers(0, K, size=(2, 4))
+  token_mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], np.float32)
+  per_tok = np_ce(logits[:, :-1], np.eye(K)[tokens[:, 1:]])
+  close(L.next_token_cross_entropy(logits, tokens, token_mask=token_mask),
+        per_tok * token_mask[:, 1:])
+  want = (per_tok * token_mask[:, 1:]).sum() / token_mask[:, 1:].sum()
+  close(L.next_token_cross_entropy(logits, tokens, token_mask=token_mask, reduction="mean"), want)
+
+
+# ------------------------------------------------------------------ reductions and masks
+
+
+REGISTERED = ["mse", "mae", "huber", "reconstruction", "cross_entropy", "focal", "binary_focal",
+              "binary_cross_entropy"]
+
+
+def _args(name):
+  if name in ("cross_entropy", "focal"):
+    return LOGITS, LABELS
+  if name in ("binary_focal", "binary_cross_entropy"):
+    return BLOGITS, BLABELS
+  return PRED, TRUE
+
+
+@pytest.mark.parametrize("name", REGISTERED)
+def test_reductions_and_masks(name):
+  fn = L.LOSSES.get(name)
+  out, tgt = _args(name)
+  v = np.asarray(fn(out, tgt), np.float64)
+  assert v.shape == (B,)
+  close(fn(out, tgt, reduction="sum"), v.mean() * B)  # sum = mean x count
+  mask = np.array([1, 0, 1, 1, 0, 1, 1, 1], np.float32)
+  close(fn(out, tgt, mask=mask, reduction="mean"), v[mask > 0].mean())
+  close(fn(out, tgt, mask=mask, reduction="none"), v * mask)
+  w = np.linspace(0.1, 2.0, B)
+  close(fn(out, tgt, weights=w, mask=mask, reduction="mean"),
+        (w * mask * v).sum() / (w * mask).sum())
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.booleans(), min_size=B, max_size=B).filter(any),
+       st.floats(-1e3, 1e3, width=32))
+def test_masked_examples_do_not_change_the_mean(keep, junk):
+  keep = np.asarray(keep)
+  out = PRED.copy()
+  out[~keep] = junk  # anything in masked rows
+  got = L.mean_squared_error(out, TRUE, mask=keep, reduction="mean")
+  close(got, ((PRED[keep].astype(np.float64) - TRUE[keep])**2).mean(), rtol=1e-5)
+
+
+def test_unknown_reduction_is_a_config_error():
+  with pytest.raises(ConfigError, match="reduction"):
+    L.mean_squared_error(PRED, TRUE, reduction="avg")
+
+
+# ------------------------------------------------------------------ build_loss
+
+
+def test_build_loss_binds_hyperparameters_and_ignores_reduction():
+  cfg = ml_collections.ConfigDict(dict(name="huber", reduction="mean", delta=0.3))
+  fn = L.build_loss(cfg)
+  close(fn(PRED, TRUE), np_huber(PRED.astype(np.float64) - TRUE, 0.3).mean(-1))
+  fn = L.build_loss({"name": "weighted_cross_entropy", "class_weights": [1.0] * K})
+  close(fn(LOGITS, LABELS), np_ce(LOGITS, ONEHOT))
+  assert L.build_loss({"name": "cross_entropy"}) is L.softmax_cross_entropy
+
+
+def test_build_loss_errors_name_the_bad_key():
+  with pytest.raises(ConfigError, match="dleta.*delta"):
+    L.build_loss({"name": "huber", "dleta": 1.0})
+  with pytest.raises(ConfigError, match="class_weights"):
+    L.build_loss({"name": "weighted_cross_entropy"})
+  with pytest.raises(ConfigError, match="huber"):
+    L.build_loss({"name": "hubber"})
