@@ -18,7 +18,7 @@ from dlcore.data import Dataset, load_dataset
 from dlcore.data.loader import TrainLoader
 from dlcore.data.preprocess import make_preprocess
 from dlcore.errors import ConfigError
-from dlcore.losses import LOSSES, reduce_loss
+from dlcore.losses import build_loss, reduce_loss
 from dlcore.metrics import METRICS, Average
 from dlcore.models import build_model
 from dlcore.optim import build_optimizer
@@ -48,7 +48,7 @@ def num_outputs(dataset: Dataset) -> int:
 
 def make_loss_fn(config, model, preprocess) -> Callable:
   """loss_fn(params, model_state, batch, rng, train) -> (loss, (model_state, metrics))."""
-  per_example_loss = LOSSES.get(config.loss.name)
+  per_example_loss = build_loss(config.loss)  # name + hyperparameters (e.g. focal gamma)
   metric_fns = {name: METRICS.get(name) for name in config.metrics}
   reduction = config.loss.get("reduction", "mean")
 
@@ -85,8 +85,8 @@ def setup(config, console: Console | None = None) -> Setup:
   tx, _ = build_optimizer(config.optimizer, settings.num_steps)
   init_key, train_key = jax.random.split(jax.random.PRNGKey(int(config.seed)))
 
-  sample = preprocess({k: jnp.asarray(v[:1]) for k, v in dataset.split("train").items()}
-                      | {"mask": jnp.ones((1,), jnp.float32)})
+  sample = preprocess({k: jnp.asarray(v[:2]) for k, v in dataset.split("train").items()}
+                      | {"mask": jnp.ones((2,), jnp.float32)})
 
   @jax.jit
   def init(key):
@@ -96,8 +96,16 @@ def setup(config, console: Console | None = None) -> Setup:
                              model_state=dict(variables))
 
   state = mesh_lib.replicate(init(init_key), mesh)
-  return Setup(dataset, mesh, model, state, loader, settings,
-               make_loss_fn(config, model, preprocess))
+  loss_fn = make_loss_fn(config, model, preprocess)
+  try:  # shapes only: a loss that does not fit the task fails here with one clear line
+    jax.eval_shape(lambda st: loss_fn(st.params, st.model_state, sample, init_key, False), state)
+  except (TypeError, ValueError) as e:
+    first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+    raise ConfigError(
+        f"loss {config.loss.name!r} or metrics {tuple(config.metrics)} do not fit the model "
+        f"outputs ({num_outputs(dataset)} per example) and labels of the {dataset.info.task} "
+        f"dataset {dataset.info.name!r} ({first}); choose a loss for that task.") from None
+  return Setup(dataset, mesh, model, state, loader, settings, loss_fn)
 
 
 def train_and_evaluate(config, workdir: str | pathlib.Path) -> dict:

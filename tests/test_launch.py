@@ -117,6 +117,8 @@ ERROR_CASES = {
                          "/nonexistent/dlcore-data"),
     "corrupt_idx": (["--config", "configs/mnist_mlp.py", "--config.data.path={corrupt}"],
                     "magic"),
+    "loss_task_mismatch": (["--config", "configs/digits_mlp.py", "--config.loss.name=huber"],
+                           "loss 'huber' or metrics ('accuracy',) do not fit"),
     "nan_loss": (["--config", "configs/digits_mlp.py", "--config.optimizer.name=sgd",
                   "--config.optimizer.learning_rate=1e30", "--config.train.num_steps=50",
                   "--config.train.log_every=10"], "NaN/Inf at step"),
