@@ -28,6 +28,10 @@ class Experiment:
   def evaluate(self) -> Callable:
     return self._load().evaluate
 
+  @property
+  def final_params(self) -> Callable:
+    return self._load().final_params
+
 
 EXPERIMENTS: Registry = Registry("experiment")
 EXPERIMENTS.add("classification", Experiment("experiments.classification"))

@@ -142,3 +142,14 @@ def evaluate(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
   metrics = loop.evaluate(compile_eval_step(make_eval_step(s.loss_fn), s.mesh), state,
                           s.dataset.split(split), config.eval.batch_size, s.mesh)
   return {"step": step, "split": split, **metrics}
+
+
+def final_params(config, workdir: str | pathlib.Path):
+  """The parameters of the latest checkpoint of `workdir` (host arrays)."""
+  s = setup(config)
+  ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints")
+  restored = ckpt.restore_latest(s.state)
+  ckpt.close()
+  if restored is None:
+    raise ConfigError(f"No checkpoint in {pathlib.Path(workdir) / 'checkpoints'}; train first.")
+  return jax.device_get(restored[1].params)

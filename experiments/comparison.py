@@ -3,9 +3,12 @@
 Config: every key of the base experiment, plus
   base_experiment: the experiment each variant runs (e.g. 'classification');
   variants: {variant_name: {nested overrides of the base config}}.
-Each variant runs in `<workdir>/<variant>/` (resumable like any run). Then the comparison:
-`<workdir>/comparison.md` (a table of final test metrics) and `<workdir>/plots/compare_<m>.png`
-(train and eval curves of every variant overlaid, one PNG per metric).
+Each variant runs in `<workdir>/<variant>/` (resumable like any run). A variant whose loss
+becomes NaN/Inf is recorded as diverged (the others still run). Then the comparison:
+`<workdir>/comparison.md` (final metrics on the test split and, with `report_train_split`, on
+the training split and the train-test gap), `<workdir>/plots/compare_<m>.png` (train and eval
+curves of every variant overlaid) and, with `weight_histograms`, `plots/weight_histograms.png`
+(the distribution of the final kernel weights of every variant).
 """
 
 from __future__ import annotations
@@ -17,14 +20,15 @@ import ml_collections
 from rich.console import Console
 from rich.table import Table
 
-from dlcore.errors import ConfigError
+from dlcore.errors import ConfigError, NonFiniteLossError
 from dlcore.registry import closest
 from dlcore.train.metric_logger import read_metrics
-from dlcore.viz.curves import plot_comparison
+from dlcore.viz.curves import plot_comparison, plot_weight_histograms
 from dlcore.train.loop import make_console
 from experiments import EXPERIMENTS, common
 
-COMPARISON_KEYS = ("variants", "base_experiment")
+COMPARISON_KEYS = ("variants", "base_experiment", "report_train_split", "weight_histograms",
+                   "title")
 
 
 def _flatten(d, prefix=""):
@@ -54,12 +58,27 @@ def variant_config(config, name: str) -> ml_collections.ConfigDict:
   return base
 
 
+def _fmt(v) -> str:
+  return f"{v:.4f}" if isinstance(v, (int, float)) else "-"
+
+
 def _table(rows: list[dict], metrics: list[str]) -> str:
-  head = "| variant | " + " | ".join(f"test {m}" for m in metrics) + " | steps | wall time (s) |"
-  lines = [head, "|" + "---|" * (len(metrics) + 3)]
+  with_train = any("train" in r for r in rows)
+  cols = [f"test {m}" for m in metrics]
+  if with_train:
+    cols += [f"train {m}" for m in metrics] + [f"gap {metrics[-1]} (train-test)"]
+  lines = ["| variant | " + " | ".join(cols) + " | steps | wall time (s) | note |",
+           "|" + "---|" * (len(cols) + 4)]
   for r in rows:
-    cells = " | ".join(f"{r['test'].get(m, float('nan')):.4f}" for m in metrics)
-    lines.append(f"| {r['variant']} | {cells} | {r['step']} | {r['seconds']:.0f} |")
+    cells = [_fmt(r["test"].get(m)) for m in metrics]
+    if with_train:
+      train = r.get("train", {})
+      cells += [_fmt(train.get(m)) for m in metrics]
+      gap = (train[metrics[-1]] - r["test"][metrics[-1]]
+             if metrics[-1] in train and metrics[-1] in r["test"] else None)
+      cells.append(_fmt(gap))
+    lines.append(f"| {r['variant']} | {' | '.join(cells)} | {r['step']} | {r['seconds']:.0f} | "
+                 f"{r.get('note', '')} |")
   return "\n".join(lines) + "\n"
 
 
@@ -68,19 +87,34 @@ def train_and_evaluate(config, workdir) -> dict:
   workdir = common.prepare_workdir(config, workdir)
   experiment = EXPERIMENTS.get(config.base_experiment)
   configs = {name: variant_config(config, name) for name in config.variants}  # validate first
-  rows, runs = [], {}
+  rows, runs, weights = [], {}, {}
   for name, cfg in configs.items():
     console.rule(f"variant {name}")
     start = time.time()
-    result = experiment.train_and_evaluate(cfg, workdir / name)
+    try:
+      result = experiment.train_and_evaluate(cfg, workdir / name)
+    except NonFiniteLossError as e:
+      console.print(f"variant {name!r} diverged: {e}")
+      rows.append({"variant": name, "test": {}, "step": -1, "seconds": time.time() - start,
+                   "note": "diverged (NaN/Inf loss)"})
+      runs[name] = read_metrics(workdir / name / "metrics.jsonl")
+      continue
     if result.get("status") != "finished":
       console.print(f"stopped during variant {name!r}; rerun the same command to resume.")
       return {"status": result.get("status"), "step": result.get("step", 0), "test": {}}
-    rows.append({"variant": name, "test": result["test"], "step": result["step"],
-                 "seconds": time.time() - start})
+    row = {"variant": name, "test": result["test"], "step": result["step"],
+           "seconds": time.time() - start, "note": ""}
+    if config.get("report_train_split", False):
+      row["train"] = experiment.evaluate(cfg, workdir / name, "train")
+    if config.get("weight_histograms", False):
+      weights[name] = experiment.final_params(cfg, workdir / name)
+    rows.append(row)
     runs[name] = read_metrics(workdir / name / "metrics.jsonl")
 
   metrics = ["loss"] + [m for m in config.metrics if m != "loss"]
+  if weights:
+    plot_weight_histograms(weights, workdir / "plots" / "weight_histograms.png",
+                           title=f"{config.get('name', '')}: final kernel weights")
   for m in metrics:
     plot_comparison(runs, workdir / "plots" / f"compare_{m}.png", m,
                     title=f"{config.get('name', '')}: {m}")
@@ -90,10 +124,10 @@ def train_and_evaluate(config, workdir) -> dict:
   for col in ["variant"] + [f"test {m}" for m in metrics] + ["steps", "seconds"]:
     table.add_column(col)
   for r in rows:
-    table.add_row(r["variant"], *[f"{r['test'].get(m, float('nan')):.4f}" for m in metrics],
+    table.add_row(r["variant"], *[_fmt(r["test"].get(m)) for m in metrics],
                   str(r["step"]), f"{r['seconds']:.0f}")
   console.print(table)
-  return {"status": "finished", "step": sum(r["step"] for r in rows),
+  return {"status": "finished", "step": sum(max(r["step"], 0) for r in rows),
           "test": {f"{r['variant']}/{m}": r["test"].get(m) for r in rows for m in metrics}}
 
 

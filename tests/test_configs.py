@@ -16,7 +16,7 @@ from launch.cli import load_config_file
 from conftest import REPO
 
 CONFIGS = sorted(p.stem for p in (REPO / "configs").glob("*.py"))
-NEEDS_DATA = {"mnist_mlp", "mnist_cnn", "mnist_activations"}
+NEEDS_DATA = {"mnist_mlp", "mnist_cnn", "mnist_activations", "mnist_batchnorm", "mnist_dropout"}
 
 
 def load(name: str):
@@ -89,5 +89,38 @@ def test_mnist_configs_run_a_few_steps(name, data_dir, tmp_path):
       assert f"| {act} |" in table
       assert json.loads((tmp_path / act / "config.json").read_text())["model"]["activation"] == act
     assert (tmp_path / "plots" / "compare_accuracy.png").stat().st_size > 1000
+  elif name == "mnist_batchnorm":
+    table = (tmp_path / "comparison.md").read_text()
+    for v in ("no_bn_lr_0_05", "bn_lr_0_05", "no_bn_lr_1", "bn_lr_1"):
+      assert f"| {v} |" in table
+    cfg = json.loads((tmp_path / "bn_lr_1" / "config.json").read_text())
+    assert cfg["model"]["batch_norm"] is True and cfg["optimizer"]["learning_rate"] == 1.0
+  elif name == "mnist_dropout":
+    table = (tmp_path / "comparison.md").read_text()
+    assert "train accuracy" in table and "gap accuracy (train-test)" in table
+    assert (tmp_path / "plots" / "weight_histograms.png").stat().st_size > 1000
   else:
     assert result["test"]["num_examples"] == 10000
+
+
+def test_regression_losses_exercise(tmp_path):
+  """Exercise 11.2.7: with 10% outliers in training, MAE and Huber fit the clean test line
+  better than MSE (lower test MSE); the report has train and test columns for each loss."""
+  c = load("regression_losses")
+  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  test = result["test"]
+  assert test["huber/mse"] < test["mse/mse"] and test["mae/mse"] < test["mse/mse"]
+  table = (tmp_path / "comparison.md").read_text()
+  for loss in ("mse", "mae", "huber"):
+    assert f"| {loss} |" in table
+
+
+def test_comparison_records_a_diverged_variant(tmp_path):
+  """An lr sweep where one variant diverges: the others still run and the table says so."""
+  c = load("regression_losses")
+  c.train.num_steps = 50
+  c.variants.mse.optimizer = __import__("ml_collections").ConfigDict(dict(learning_rate=1e30))
+  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  table = (tmp_path / "comparison.md").read_text()
+  assert "| mse |" in table and "diverged (NaN/Inf loss)" in table
+  assert result["test"]["huber/mse"] is not None and result["test"]["mse/mse"] is None

@@ -77,3 +77,29 @@ def plot_comparison(runs: Mapping[str, Sequence[dict]], out_path: str | pathlib.
   fig.savefig(out_path, dpi=110)
   plt.close(fig)
   return out_path
+
+
+def plot_weight_histograms(params_by_run: Mapping[str, object], out_path: str | pathlib.Path,
+                           title: str = "", bins: int = 100) -> pathlib.Path:
+  """Histogram of every kernel weight (leaves named 'kernel') of each run, overlaid
+  (exercise 002 §11.2.6: how dropout changes the weight distribution)."""
+  import jax
+  import numpy as np
+  out_path = pathlib.Path(out_path)
+  out_path.parent.mkdir(parents=True, exist_ok=True)
+  fig, ax = plt.subplots(figsize=(7, 4.5))
+  for i, (name, params) in enumerate(params_by_run.items()):
+    leaves = [np.ravel(np.asarray(leaf)) for path, leaf in
+              jax.tree_util.tree_flatten_with_path(params)[0]
+              if getattr(path[-1], "key", None) == "kernel"]
+    w = np.concatenate(leaves) if leaves else np.zeros(0)
+    ax.hist(w, bins=bins, histtype="step", density=True, color=f"C{i}",
+            label=f"{name} (std {w.std():.3f}, max |w| {np.abs(w).max() if w.size else 0:.2f})")
+  ax.set_xlabel("weight value")
+  ax.set_ylabel("density")
+  ax.set_title(title or "kernel weights")
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(out_path, dpi=110)
+  plt.close(fig)
+  return out_path
