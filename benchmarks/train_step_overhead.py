@@ -150,18 +150,9 @@ def build(model_name: str, batch_size: int, devices: int, data_dir: pathlib.Path
   model = build_model(config.model, info.num_classes)
   preprocess = make_preprocess(config.data, info)
   tx, _ = build_optimizer(config.optimizer, num_steps)
-  init_key, train_key = jax.random.split(jax.random.PRNGKey(int(config.seed)))
-  sample = preprocess({"inputs": jnp.zeros((1,) + info.input_shape, jnp.uint8),
-                       "label": jnp.zeros((1,), jnp.int32), "mask": jnp.ones((1,), jnp.float32)})
-
-  @jax.jit
-  def init(key):
-    variables = model.init({"params": key, "dropout": key}, sample["inputs"], train=False)
-    params = variables.pop("params")
-    return TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=train_key,
-                             model_state=dict(variables))
-
-  state = mesh_lib.replicate(init(init_key), mesh)
+  sample = preprocess({"inputs": jnp.zeros((2,) + info.input_shape, jnp.uint8),
+                       "label": jnp.zeros((2,), jnp.int32), "mask": jnp.ones((2,), jnp.float32)})
+  state, _ = classification.init_state(model, tx, sample["inputs"], int(config.seed), mesh)
   loss_fn = classification.make_loss_fn(config, model, preprocess)
   return Bench(model_name, config, mesh, model, state, loss_fn, info, num_steps,
                random_batch(batch_size))

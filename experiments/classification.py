@@ -69,6 +69,20 @@ def make_loss_fn(config, model, preprocess) -> Callable:
   return loss_fn
 
 
+def init_state(model, tx, sample_inputs, seed: int, mesh) -> tuple[TrainState, jax.Array]:
+  """The initial TrainState (replicated on `mesh`) and the init key, both from `seed`."""
+  init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
+
+  @jax.jit
+  def init(key):
+    variables = model.init({"params": key, "dropout": key}, sample_inputs, train=False)
+    params = variables.pop("params")
+    return TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=train_key,
+                             model_state=dict(variables))
+
+  return mesh_lib.replicate(init(init_key), mesh), init_key
+
+
 def setup(config, console: Console | None = None) -> Setup:
   mesh = mesh_lib.make_mesh(int(config.mesh.get("num_devices", 0)))
   dataset = load_dataset(config.data)
@@ -83,19 +97,9 @@ def setup(config, console: Console | None = None) -> Setup:
   model = build_model(config.model, num_outputs(dataset))
   preprocess = make_preprocess(config.data, dataset.info)
   tx, _ = build_optimizer(config.optimizer, settings.num_steps)
-  init_key, train_key = jax.random.split(jax.random.PRNGKey(int(config.seed)))
-
   sample = preprocess({k: jnp.asarray(v[:2]) for k, v in dataset.split("train").items()}
                       | {"mask": jnp.ones((2,), jnp.float32)})
-
-  @jax.jit
-  def init(key):
-    variables = model.init({"params": key, "dropout": key}, sample["inputs"], train=False)
-    params = variables.pop("params")
-    return TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=train_key,
-                             model_state=dict(variables))
-
-  state = mesh_lib.replicate(init(init_key), mesh)
+  state, init_key = init_state(model, tx, sample["inputs"], int(config.seed), mesh)
   loss_fn = make_loss_fn(config, model, preprocess)
   try:  # shapes only: a loss that does not fit the task fails here with one clear line
     jax.eval_shape(lambda st: loss_fn(st.params, st.model_state, sample, init_key, False), state)
@@ -130,15 +134,19 @@ def train_and_evaluate(config, workdir: str | pathlib.Path) -> dict:
   return result
 
 
-def evaluate(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
-  """Restore the latest checkpoint of `workdir` and evaluate every example of `split`."""
+def _restore_latest(config, workdir: str | pathlib.Path) -> tuple[Setup, int, TrainState]:
   s = setup(config)
   ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints")
   restored = ckpt.restore_latest(s.state)
   ckpt.close()
   if restored is None:
     raise ConfigError(f"No checkpoint in {pathlib.Path(workdir) / 'checkpoints'}; train first.")
-  step, state, _, _ = restored
+  return s, restored[0], restored[1]
+
+
+def evaluate(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
+  """Restore the latest checkpoint of `workdir` and evaluate every example of `split`."""
+  s, step, state = _restore_latest(config, workdir)
   metrics = loop.evaluate(compile_eval_step(make_eval_step(s.loss_fn), s.mesh), state,
                           s.dataset.split(split), config.eval.batch_size, s.mesh)
   return {"step": step, "split": split, **metrics}
@@ -146,10 +154,4 @@ def evaluate(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
 
 def final_params(config, workdir: str | pathlib.Path):
   """The parameters of the latest checkpoint of `workdir` (host arrays)."""
-  s = setup(config)
-  ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints")
-  restored = ckpt.restore_latest(s.state)
-  ckpt.close()
-  if restored is None:
-    raise ConfigError(f"No checkpoint in {pathlib.Path(workdir) / 'checkpoints'}; train first.")
-  return jax.device_get(restored[1].params)
+  return jax.device_get(_restore_latest(config, workdir)[2].params)
