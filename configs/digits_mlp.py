@@ -9,6 +9,8 @@ Curriculum: ARC-2 (MLP), ACT-5, LOSS-5, OPT-7, SCH-2, REG-5 (early stopping on v
 
 import ml_collections
 
+from dlcore.optim import optimizer_config
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
@@ -22,9 +24,7 @@ def get_config() -> ml_collections.ConfigDict:
       name="mlp", features=(256, 128), activation="relu", dropout_rate=0.1, batch_norm=False))
   c.loss = ml_collections.ConfigDict(dict(name="cross_entropy", reduction="mean"))
   c.metrics = ("accuracy",)
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="adam", learning_rate=2e-3, grad_clip_norm=0.0,
-      schedule=ml_collections.ConfigDict(dict(name="cosine"))))
+  c.optimizer = optimizer_config("adam", 2e-3, schedule="cosine")
   c.train = ml_collections.ConfigDict(dict(
       batch_size=64, num_epochs=40, num_steps=0, log_every=100, eval_every=0,
       checkpoint_every=0, max_checkpoints=3, progress=True))

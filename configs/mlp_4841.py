@@ -14,6 +14,8 @@ Time:     8 s on the reference 2-core CPU.
 
 import ml_collections
 
+from dlcore.optim import optimizer_config
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
@@ -28,9 +30,7 @@ def get_config() -> ml_collections.ConfigDict:
       kernel_init="he_normal_seed", bias_init="zeros"))
   c.loss = ml_collections.ConfigDict(dict(name="binary_cross_entropy", reduction="mean"))
   c.metrics = ("accuracy",)
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="sgd", learning_rate=0.01, grad_clip_norm=0.0,
-      schedule=ml_collections.ConfigDict(dict(name="constant"))))
+  c.optimizer = optimizer_config("sgd", 0.01, schedule="constant")
   # Full batch: one step per epoch over all 1000 examples (no shuffling effect on the gradient).
   c.train = ml_collections.ConfigDict(dict(
       batch_size=1000, num_epochs=1000, num_steps=0, log_every=100, eval_every=100,

@@ -7,6 +7,8 @@ Time:     6 s on the reference 2-core CPU.
 
 import ml_collections
 
+from dlcore.optim import optimizer_config
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
@@ -20,9 +22,7 @@ def get_config() -> ml_collections.ConfigDict:
       name="mlp", features=(8,), activation="tanh", dropout_rate=0.0, batch_norm=False))
   c.loss = ml_collections.ConfigDict(dict(name="binary_cross_entropy", reduction="mean"))
   c.metrics = ("accuracy",)
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="adam", learning_rate=0.05, grad_clip_norm=0.0,
-      schedule=ml_collections.ConfigDict(dict(name="constant"))))
+  c.optimizer = optimizer_config("adam", 0.05, schedule="constant")
   c.train = ml_collections.ConfigDict(dict(
       batch_size=8, num_epochs=0, num_steps=500, log_every=100, eval_every=100,
       checkpoint_every=500, max_checkpoints=1, progress=False))

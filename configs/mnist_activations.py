@@ -12,6 +12,8 @@ Time:     34 s on the reference 2-core CPU (three trainings of 2,340 steps).
 
 import ml_collections
 
+from dlcore.optim import optimizer_config
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
@@ -28,9 +30,7 @@ def get_config() -> ml_collections.ConfigDict:
       kernel_init="xavier_uniform"))
   c.loss = ml_collections.ConfigDict(dict(name="cross_entropy", reduction="mean"))
   c.metrics = ("accuracy",)
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="sgd", learning_rate=0.1, grad_clip_norm=0.0,
-      schedule=ml_collections.ConfigDict(dict(name="constant"))))
+  c.optimizer = optimizer_config("sgd", 0.1, schedule="constant")
   c.train = ml_collections.ConfigDict(dict(
       batch_size=128, num_epochs=5, num_steps=0, log_every=100, eval_every=0,
       checkpoint_every=0, max_checkpoints=2, progress=True))

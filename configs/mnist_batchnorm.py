@@ -15,6 +15,8 @@ Time:     39 s on the reference 2-core CPU (four trainings of 1,404 steps).
 
 import ml_collections
 
+from dlcore.optim import optimizer_config
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
@@ -31,9 +33,7 @@ def get_config() -> ml_collections.ConfigDict:
       batch_norm=False, kernel_init="xavier_uniform"))
   c.loss = ml_collections.ConfigDict(dict(name="cross_entropy", reduction="mean"))
   c.metrics = ("accuracy",)
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="sgd", learning_rate=0.05, grad_clip_norm=0.0,
-      schedule=ml_collections.ConfigDict(dict(name="constant"))))
+  c.optimizer = optimizer_config("sgd", 0.05, schedule="constant")
   c.train = ml_collections.ConfigDict(dict(
       batch_size=128, num_epochs=3, num_steps=0, log_every=50, eval_every=234,
       checkpoint_every=0, max_checkpoints=1, progress=True))

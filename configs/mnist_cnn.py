@@ -9,6 +9,8 @@ Curriculum: ARC-6, LAY-5, LAY-8, LAY-3, LOSS-5, OPT-7, SCH-2.
 
 import ml_collections
 
+from dlcore.optim import optimizer_config
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
@@ -23,9 +25,7 @@ def get_config() -> ml_collections.ConfigDict:
       batch_norm=False, hidden=0))
   c.loss = ml_collections.ConfigDict(dict(name="cross_entropy", reduction="mean"))
   c.metrics = ("accuracy",)
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="adam", learning_rate=2e-3, grad_clip_norm=0.0,
-      schedule=ml_collections.ConfigDict(dict(name="cosine"))))
+  c.optimizer = optimizer_config("adam", 2e-3, schedule="cosine")
   c.train = ml_collections.ConfigDict(dict(
       batch_size=128, num_epochs=8, num_steps=0, log_every=200, eval_every=0,
       checkpoint_every=0, max_checkpoints=3, progress=True))

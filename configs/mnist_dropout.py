@@ -15,6 +15,8 @@ Time:     54 s on the reference 2-core CPU (two trainings of 1,050 steps).
 
 import ml_collections
 
+from dlcore.optim import optimizer_config
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
@@ -32,9 +34,7 @@ def get_config() -> ml_collections.ConfigDict:
       name="mlp", features=(512, 512), activation="relu", dropout_rate=0.0, batch_norm=False))
   c.loss = ml_collections.ConfigDict(dict(name="cross_entropy", reduction="mean"))
   c.metrics = ("accuracy",)
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="adam", learning_rate=1e-3, grad_clip_norm=0.0,
-      schedule=ml_collections.ConfigDict(dict(name="constant"))))
+  c.optimizer = optimizer_config("adam", 1e-3, schedule="constant")
   c.train = ml_collections.ConfigDict(dict(
       batch_size=128, num_epochs=150, num_steps=0, log_every=35, eval_every=70,
       checkpoint_every=0, max_checkpoints=1, progress=True))

@@ -12,6 +12,8 @@ Time:     13 s on the reference 2-core CPU (three trainings of 2,000 full-batch 
 
 import ml_collections
 
+from dlcore.optim import optimizer_config
+
 
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
@@ -28,9 +30,7 @@ def get_config() -> ml_collections.ConfigDict:
       name="mlp", features=(), activation="identity", dropout_rate=0.0, batch_norm=False))
   c.loss = ml_collections.ConfigDict(dict(name="mse", reduction="mean"))
   c.metrics = ("mae", "mse")
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="sgd", learning_rate=0.05, grad_clip_norm=0.0,
-      schedule=ml_collections.ConfigDict(dict(name="constant"))))
+  c.optimizer = optimizer_config("sgd", 0.05, schedule="constant")
   c.train = ml_collections.ConfigDict(dict(
       batch_size=200, num_epochs=0, num_steps=2000, log_every=100, eval_every=200,
       checkpoint_every=2000, max_checkpoints=1, progress=False))

@@ -29,6 +29,10 @@ class Experiment:
     return self._load().evaluate
 
   @property
+  def class_report(self) -> Callable:
+    return self._load().class_report
+
+  @property
   def final_params(self) -> Callable:
     return self._load().final_params
 
@@ -38,6 +42,7 @@ EXPERIMENTS.add("classification", Experiment("experiments.classification"))
 EXPERIMENTS.add("regression", Experiment("experiments.classification"))
 EXPERIMENTS.add("perceptron", Experiment("experiments.perceptron"))
 EXPERIMENTS.add("comparison", Experiment("experiments.comparison"))
+EXPERIMENTS.add("retrieval", Experiment("experiments.retrieval"))
 
 
 def get_experiment(config) -> Experiment:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from rich.console import Console
 
 from dlcore.data import Dataset, load_dataset
@@ -155,3 +156,30 @@ def evaluate(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
 def final_params(config, workdir: str | pathlib.Path):
   """The parameters of the latest checkpoint of `workdir` (host arrays)."""
   return jax.device_get(_restore_latest(config, workdir)[2].params)
+
+
+def class_report(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
+  """Per-class recall and precision, macro F1 and accuracy of the latest checkpoint on every
+  example of `split` (MET-1..5), from the confusion matrix of its predictions."""
+  from dlcore.data.loader import eval_batches
+  from dlcore.metrics import Confusion, merge_all, precision_recall_f1, predicted_class
+  s, step, state = _restore_latest(config, workdir)
+  preprocess = make_preprocess(config.data, s.dataset.info)
+  k = max(s.dataset.info.num_classes, 2)
+
+  @jax.jit
+  def confusion(state, batch):
+    batch = preprocess(batch)
+    outputs = s.model.apply(state.variables(), batch["inputs"], train=False)
+    return Confusion.from_batch(predicted_class(outputs), batch["label"], k, batch["mask"])
+
+  parts = [confusion(state, mesh_lib.put_batch(b, s.mesh))
+           for b in eval_batches(s.dataset.split(split), config.eval.batch_size)]
+  conf = merge_all([{"c": p} for p in parts])["c"]
+  per_class = precision_recall_f1(conf, average=None)
+  macro = precision_recall_f1(conf, average="macro")
+  matrix = np.asarray(conf.matrix)
+  return {"step": step, "split": split, "accuracy": float(np.trace(matrix) / matrix.sum()),
+          "macro_f1": macro["f1"], "recall_per_class": [float(r) for r in per_class["recall"]],
+          "precision_per_class": [float(p) for p in per_class["precision"]],
+          "num_examples": int(round(matrix.sum()))}

@@ -8,7 +8,8 @@ becomes NaN/Inf is recorded as diverged (the others still run). Then the compari
 `<workdir>/comparison.md` (final metrics on the test split and, with `report_train_split`, on
 the training split and the train-test gap), `<workdir>/plots/compare_<m>.png` (train and eval
 curves of every variant overlaid) and, with `weight_histograms`, `plots/weight_histograms.png`
-(the distribution of the final kernel weights of every variant).
+(the distribution of the final kernel weights of every variant); with `report_per_class`,
+columns for the test macro F1 and the recall of every class.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from dlcore.train.loop import make_console
 from experiments import EXPERIMENTS, common
 
 COMPARISON_KEYS = ("variants", "base_experiment", "report_train_split", "weight_histograms",
-                   "title")
+                   "report_per_class", "title")
 
 
 def _flatten(d, prefix=""):
@@ -67,6 +68,8 @@ def _table(rows: list[dict], metrics: list[str]) -> str:
   cols = [f"test {m}" for m in metrics]
   if with_train:
     cols += [f"train {m}" for m in metrics] + [f"gap {metrics[-1]} (train-test)"]
+  extra = list(next((r["extra"] for r in rows if r.get("extra")), {}))
+  cols += extra
   lines = ["| variant | " + " | ".join(cols) + " | steps | wall time (s) | note |",
            "|" + "---|" * (len(cols) + 4)]
   for r in rows:
@@ -77,6 +80,7 @@ def _table(rows: list[dict], metrics: list[str]) -> str:
       gap = (train[metrics[-1]] - r["test"][metrics[-1]]
              if metrics[-1] in train and metrics[-1] in r["test"] else None)
       cells.append(_fmt(gap))
+    cells += [r.get("extra", {}).get(c, "-") for c in extra]
     lines.append(f"| {r['variant']} | {' | '.join(cells)} | {r['step']} | {r['seconds']:.0f} | "
                  f"{r.get('note', '')} |")
   return "\n".join(lines) + "\n"
@@ -106,6 +110,11 @@ def train_and_evaluate(config, workdir) -> dict:
            "seconds": time.time() - start, "note": ""}
     if config.get("report_train_split", False):
       row["train"] = experiment.evaluate(cfg, workdir / name, "train")
+    if config.get("report_per_class", False):
+      report = experiment.class_report(cfg, workdir / name, "test")
+      row["extra"] = {"test macro F1": f"{report['macro_f1']:.4f}",
+                      "test recall per class": " / ".join(
+                          f"{r:.3f}" for r in report["recall_per_class"])}
     if config.get("weight_histograms", False):
       weights[name] = experiment.final_params(cfg, workdir / name)
     rows.append(row)

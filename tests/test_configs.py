@@ -124,3 +124,24 @@ def test_comparison_records_a_diverged_variant(tmp_path):
   table = (tmp_path / "comparison.md").read_text()
   assert "| mse |" in table and "diverged (NaN/Inf loss)" in table
   assert result["test"]["huber/mse"] is not None and result["test"]["mse/mse"] is None
+
+
+def test_imbalanced_focal_exercise_reports_per_class_recall(tmp_path):
+  """Exercise 11.2.7 (classification): CE vs focal vs their weighted sum, with per-class recall
+  and macro F1 computed from the confusion matrix of all 200 test examples."""
+  c = load("imbalanced_focal")
+  c.train.num_epochs = 5
+  get_experiment(c).train_and_evaluate(c, tmp_path)
+  table = (tmp_path / "comparison.md").read_text()
+  assert "test macro F1" in table and "test recall per class" in table
+  for v in ("cross_entropy", "focal", "combined"):
+    assert f"| {v} |" in table
+  from experiments import classification
+  from experiments.comparison import variant_config
+  report = classification.class_report(variant_config(c, "cross_entropy"),
+                                       tmp_path / "cross_entropy", "test")
+  assert report["num_examples"] == 200 and len(report["recall_per_class"]) == 2
+  # macro F1 equals the mean of the per-class F1 computed from precision and recall
+  p, r = np.array(report["precision_per_class"]), np.array(report["recall_per_class"])
+  f1 = np.where(p + r > 0, 2 * p * r / np.maximum(p + r, 1e-12), 0.0)
+  assert report["macro_f1"] == pytest.approx(f1.mean(), abs=1e-6)

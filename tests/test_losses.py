@@ -249,3 +249,20 @@ def test_build_loss_errors_name_the_bad_key():
     L.build_loss({"name": "weighted_cross_entropy"})
   with pytest.raises(ConfigError, match="huber"):
     L.build_loss({"name": "hubber"})
+
+
+def test_weighted_sum_config_is_the_weighted_sum_of_its_components():
+  """LOSS-12 from a config: 0.3 * BCE + 0.7 * binary focal, per example, vs NumPy."""
+  import numpy as np
+  from dlcore.losses import build_loss
+  logits = np.array([-2.0, -0.1, 0.3, 3.0], np.float32)
+  labels = np.array([0, 1, 1, 0], np.float32)
+  fn = build_loss({"name": "weighted_sum", "components": {
+      "binary_cross_entropy": {"weight": 0.3},
+      "binary_focal": {"weight": 0.7, "gamma": 2.0, "alpha": 0.25}}})
+  p = 1 / (1 + np.exp(-logits.astype(np.float64)))
+  bce = -(labels * np.log(p) + (1 - labels) * np.log(1 - p))
+  pt = np.where(labels == 1, p, 1 - p)
+  at = np.where(labels == 1, 0.25, 0.75)
+  focal = -at * (1 - pt)**2 * np.log(pt)
+  np.testing.assert_allclose(np.asarray(fn(logits, labels)), 0.3 * bce + 0.7 * focal, rtol=1e-5)

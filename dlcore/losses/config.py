@@ -10,8 +10,9 @@ from dlcore.errors import ConfigError
 from dlcore.losses.base import LOSSES
 from dlcore.registry import closest
 
-# Keys read by the trainer, not by the loss function.
-TRAINER_KEYS = ("name", "reduction")
+# Keys read by the trainer, not by the loss function ('components' belongs to
+# name='weighted_sum'; other losses leave it unused so one config can switch between them).
+TRAINER_KEYS = ("name", "reduction", "components")
 # Per-call arguments, never hyperparameters.
 CALL_ARGS = ("weights", "mask", "reduction")
 
@@ -36,6 +37,8 @@ def build_loss(loss_config) -> Callable:
   raises `ConfigError` naming it and the valid choices.
   """
   items = _items(loss_config)
+  if items.get("name") == "weighted_sum":
+    return _weighted_sum_loss(items)
   if "name" not in items:
     raise ConfigError("The loss config needs a 'name' (one of: " + ", ".join(LOSSES.names()) + ").")
   name = items["name"]
@@ -55,3 +58,22 @@ def build_loss(loss_config) -> Callable:
   if missing:
     raise ConfigError(f"Loss {name!r} needs loss.{missing[0]} in the config.")
   return functools.partial(fn, **kwargs) if kwargs else fn
+
+
+def _weighted_sum_loss(items: dict[str, Any]) -> Callable:
+  """LOSS-12 as a config: {'name': 'weighted_sum', 'components': {loss_name: {'weight': w,
+  **hyperparameters}}} -> fn(outputs, targets) = sum_k w_k * loss_k(outputs, targets)."""
+  components = items.get("components") or {}
+  if not components:
+    raise ConfigError("loss.name='weighted_sum' needs loss.components, e.g. "
+                      "{'cross_entropy': {'weight': 1.0}, 'focal': {'weight': 0.5}}.")
+  terms = []
+  for name, spec in components.items():
+    spec = dict(spec)
+    weight = float(spec.pop("weight", 1.0))
+    terms.append((weight, build_loss({"name": spec.pop("name", name), **spec})))
+
+  def weighted(outputs, targets):
+    return sum(w * fn(outputs, targets) for w, fn in terms)
+
+  return weighted

@@ -6,7 +6,8 @@
 
 BatchNorm (optional, before the activation) uses batch statistics when `train=True` and the running
 averages in the `batch_stats` collection otherwise (ε = 1e-5, momentum 0.99, curriculum §0 item 15).
-Dropout is inverted dropout, active only with `train=True` (needs a 'dropout' rng; §0 item 2).
+Dropout (`dlcore.nn.Dropout`) is inverted by default (identity at eval, §0 item 2);
+`dropout_mode='vanilla'` scales by (1-p) at test time instead. It needs a 'dropout' rng.
 `features=()` gives a linear (logistic/softmax-regression) model. The seed's 4-8-4-1 network
 (ARC-3, 81 parameters) is `MLP(num_outputs=1, features=(8, 4), kernel_init='he_normal_seed')`.
 Layers are named hidden_0, ..., bn_0, ..., output.
@@ -20,7 +21,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from dlcore.models import MODELS
-from dlcore.nn import get_activation, get_initializer
+from dlcore.nn import BatchNorm, Dropout, get_activation, get_initializer
 
 
 @MODELS.register("mlp")
@@ -30,6 +31,7 @@ class MLP(nn.Module):
   features: Sequence[int] = (128,)
   activation: str = "relu"
   dropout_rate: float = 0.0
+  dropout_mode: str = "inverted"
   batch_norm: bool = False
   kernel_init: str = "he_normal"
   bias_init: str = "zeros"
@@ -45,9 +47,8 @@ class MLP(nn.Module):
     for i, width in enumerate(self.features):
       x = dense(width, f"hidden_{i}")(x)
       if self.batch_norm:
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-5, dtype=dtype,
-                         name=f"bn_{i}")(x)
+        x = BatchNorm(momentum=0.99, epsilon=1e-5, dtype=dtype, name=f"bn_{i}")(x, train)
       x = act(x)
       if self.dropout_rate > 0:
-        x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+        x = Dropout(self.dropout_rate, mode=self.dropout_mode, name=f"dropout_{i}")(x, train)
     return dense(self.num_outputs, "output")(x)

@@ -2,6 +2,7 @@
 
 from dlcore.optim.adagrad import adagrad, scale_by_adagrad
 from dlcore.optim.builder import build_optimizer, build_schedule
+from dlcore.optim.config import optimizer_config
 from dlcore.optim.cyclical import triangular_schedule
 from dlcore.optim.ema import ema_update
 from dlcore.optim.ema_momentum import ema_momentum, scale_by_ema_momentum
@@ -11,6 +12,7 @@ from dlcore.optim.registries import OPTIMIZERS, SCHEDULES
 
 __all__ = [
     "OPTIMIZERS", "SCHEDULES", "adagrad", "build_optimizer", "build_schedule", "decay_mask",
+    "optimizer_config",
     "ema_momentum", "ema_update", "freeze", "freeze_labels", "l2_coupled", "no_bias_mask",
     "param_path", "scale_by_adagrad", "scale_by_ema_momentum", "triangular_schedule",
 ]
