@@ -7,12 +7,16 @@ recall@5 over all 10,000 test images as queries against the other 9,999) and plo
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/mnist_triplet.py --workdir runs/mnist_triplet
-Expected: PENDING
-Time:     PENDING
+Expected: test recall@1 0.9786, recall@5 0.9941 (all 10,000 MNIST test images as queries; chance
+          recall@1 ~0.11); final test triplet loss 0.202 (batch-hard, within batches of 1000).
+Time:     2 min 39 s on the reference 2-core CPU (468 steps = 2 epochs of 256, 3-4 steps/s;
+          4 min 2 s measured while another training shared the 2 cores).
 Curriculum: LOSS-9, ARC-6.
 """
 
 import ml_collections
+
+from dlcore.optim import optimizer_config
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -31,9 +35,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.loss = ml_collections.ConfigDict(dict(
       name="triplet", margin=0.2, mining="batch_hard", squared=False, reduction="mean"))
   c.metrics = ()
-  c.optimizer = ml_collections.ConfigDict(dict(
-      name="adam", learning_rate=1e-3, grad_clip_norm=0.0,
-      schedule=ml_collections.ConfigDict(dict(name="constant"))))
+  c.optimizer = optimizer_config("adam", 1e-3, schedule="constant")
   c.train = ml_collections.ConfigDict(dict(
       batch_size=256, num_epochs=2, num_steps=0, log_every=50, eval_every=0,
       checkpoint_every=0, max_checkpoints=1, progress=True))

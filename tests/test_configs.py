@@ -16,7 +16,8 @@ from launch.cli import load_config_file
 from conftest import REPO
 
 CONFIGS = sorted(p.stem for p in (REPO / "configs").glob("*.py"))
-NEEDS_DATA = {"mnist_mlp", "mnist_cnn", "mnist_activations", "mnist_batchnorm", "mnist_dropout"}
+NEEDS_DATA = {"mnist_mlp", "mnist_cnn", "mnist_activations", "mnist_batchnorm", "mnist_dropout",
+              "mnist_triplet"}
 
 
 def load(name: str):
