@@ -21,14 +21,18 @@ def get_config() -> ml_collections.ConfigDict:
       name="digits", data_dir="", test_size=0.2, validation_size=0.1, seed=0,
       normalize="unit", flatten=True, one_hot=False))
   c.model = ml_collections.ConfigDict(dict(
-      name="mlp", features=(256, 128), activation="relu", dropout_rate=0.1, batch_norm=False))
-  c.loss = ml_collections.ConfigDict(dict(name="cross_entropy", reduction="mean"))
+      name="mlp", features=(256, 128), activation="relu", dropout_rate=0.1,
+      dropout_mode="inverted", batch_norm=False, layer_norm=False))
+  c.loss = ml_collections.ConfigDict(dict(
+      name="cross_entropy", reduction="mean", l1_penalty=0.0, l2_penalty=0.0))
   c.metrics = ("accuracy",)
   c.optimizer = optimizer_config("adam", 2e-3, schedule="cosine")
   c.train = ml_collections.ConfigDict(dict(
       batch_size=64, num_epochs=40, num_steps=0, log_every=100, eval_every=0,
       checkpoint_every=0, max_checkpoints=3, progress=True))
-  c.eval = ml_collections.ConfigDict(dict(split="validation", test_split="test", batch_size=256))
+  c.eval = ml_collections.ConfigDict(dict(
+      split="validation", test_split="test", batch_size=256,
+      reports=("per_class", "roc_auc", "calibration")))
   c.early_stopping = ml_collections.ConfigDict(dict(
       metric="loss", mode="min", patience=0, min_delta=0.0, restore_best=True))
   c.mesh = ml_collections.ConfigDict(dict(num_devices=0))

@@ -36,7 +36,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.train = ml_collections.ConfigDict(dict(
       batch_size=64, num_epochs=30, num_steps=0, log_every=50, eval_every=0,
       checkpoint_every=0, max_checkpoints=1, progress=False))
-  c.eval = ml_collections.ConfigDict(dict(split="test", test_split="test", batch_size=200))
+  c.eval = ml_collections.ConfigDict(dict(
+      split="test", test_split="test", batch_size=200, reports=("per_class", "roc_auc")))
   c.mesh = ml_collections.ConfigDict(dict(num_devices=0))
   c.variants = ml_collections.ConfigDict(dict(
       cross_entropy=ml_collections.ConfigDict(dict(

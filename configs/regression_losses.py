@@ -34,7 +34,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.train = ml_collections.ConfigDict(dict(
       batch_size=200, num_epochs=0, num_steps=2000, log_every=100, eval_every=200,
       checkpoint_every=2000, max_checkpoints=1, progress=False))
-  c.eval = ml_collections.ConfigDict(dict(split="test", test_split="test", batch_size=104))
+  c.eval = ml_collections.ConfigDict(dict(
+      split="test", test_split="test", batch_size=104, reports=("regression",)))
   c.mesh = ml_collections.ConfigDict(dict(num_devices=0))
   c.variants = ml_collections.ConfigDict({
       name: ml_collections.ConfigDict(dict(loss=ml_collections.ConfigDict(dict(name=name))))

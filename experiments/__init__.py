@@ -43,6 +43,7 @@ EXPERIMENTS.add("regression", Experiment("experiments.classification"))
 EXPERIMENTS.add("perceptron", Experiment("experiments.perceptron"))
 EXPERIMENTS.add("comparison", Experiment("experiments.comparison"))
 EXPERIMENTS.add("retrieval", Experiment("experiments.retrieval"))
+EXPERIMENTS.add("suite", Experiment("experiments.suite"))
 
 
 def get_experiment(config) -> Experiment:

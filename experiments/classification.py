@@ -7,6 +7,7 @@ shared loop of `dlcore.train.loop`. Also registered as 'regression' (loss 'mse',
 from __future__ import annotations
 
 import dataclasses
+import json
 import pathlib
 from typing import Any, Callable
 
@@ -19,13 +20,15 @@ from dlcore.data import Dataset, load_dataset
 from dlcore.data.loader import TrainLoader
 from dlcore.data.preprocess import make_preprocess
 from dlcore.errors import ConfigError
-from dlcore.losses import build_loss, reduce_loss
-from dlcore.metrics import METRICS, Average
+from dlcore.losses import build_loss, l1_penalty, l2_penalty, reduce_loss
+from dlcore.metrics import METRICS, Average, predicted_class
+from dlcore.metrics.reports import compute_reports
 from dlcore.models import build_model
 from dlcore.optim import build_optimizer
 from dlcore.train import loop, mesh as mesh_lib
 from dlcore.train.checkpoint import Checkpointer
 from dlcore.train.early_stopping import EarlyStopping
+from dlcore.train.metric_logger import MetricLogger
 from dlcore.train.state import TrainState
 from dlcore.train.step import (compile_eval_step, compile_train_step, make_eval_step,
                                make_train_step)
@@ -41,6 +44,7 @@ class Setup:
   loader: TrainLoader
   settings: loop.LoopSettings
   loss_fn: Callable
+  config: Any = None
 
 
 def num_outputs(dataset: Dataset) -> int:
@@ -52,6 +56,8 @@ def make_loss_fn(config, model, preprocess) -> Callable:
   per_example_loss = build_loss(config.loss)  # name + hyperparameters (e.g. focal gamma)
   metric_fns = {name: METRICS.get(name) for name in config.metrics}
   reduction = config.loss.get("reduction", "mean")
+  l1 = float(config.loss.get("l1_penalty", 0.0) or 0.0)
+  l2 = float(config.loss.get("l2_penalty", 0.0) or 0.0)
 
   def loss_fn(params, model_state, batch, rng, train: bool):
     batch = preprocess(batch)
@@ -62,6 +68,9 @@ def make_loss_fn(config, model, preprocess) -> Callable:
     outputs, new_model_state = out if mutable else (out, model_state)
     per_example = per_example_loss(outputs, batch["label"])
     loss = reduce_loss(per_example, batch["mask"], reduction)
+    if l1 or l2:  # LOSS-13/14 penalties on the kernels (lambda/m, m = examples in the batch)
+      m = jnp.maximum(batch["mask"].sum(), 1.0)
+      loss = loss + l1_penalty(params, l1, m) + l2_penalty(params, l2, m)
     metrics = {"loss": Average.from_values(per_example, batch["mask"])}
     for name, fn in metric_fns.items():
       metrics[name] = Average.from_values(fn(outputs, batch["label"]), batch["mask"])
@@ -110,7 +119,7 @@ def setup(config, console: Console | None = None) -> Setup:
         f"loss {config.loss.name!r} or metrics {tuple(config.metrics)} do not fit the model "
         f"outputs ({num_outputs(dataset)} per example) and labels of the {dataset.info.task} "
         f"dataset {dataset.info.name!r} ({first}); choose a loss for that task.") from None
-  return Setup(dataset, mesh, model, state, loader, settings, loss_fn)
+  return Setup(dataset, mesh, model, state, loader, settings, loss_fn, config)
 
 
 def train_and_evaluate(config, workdir: str | pathlib.Path) -> dict:
@@ -132,12 +141,23 @@ def train_and_evaluate(config, workdir: str | pathlib.Path) -> dict:
       eval_step=compile_eval_step(make_eval_step(s.loss_fn), s.mesh),
       train_loader=s.loader, eval_sets=s.dataset.splits, mesh=s.mesh, early_stopping=early,
       console=console, plot_metrics=("loss",) + tuple(config.metrics))
+  reports = tuple(config.eval.get("reports", ()) or ())
+  if reports and result["status"] == "finished":
+    # the state of the final test evaluation: the best one when early stopping restores it
+    best = s.settings.restore_best and (workdir / "best_checkpoint").is_dir()
+    _, step, state = _restore_latest(config, workdir, "best_checkpoint" if best else "checkpoints")
+    values = compute_reports(reports, *predict_split(s, state, config.eval.test_split,
+                                                     config.eval.batch_size))
+    (workdir / "reports.json").write_text(json.dumps({"step": step, **values}, indent=2))
+    MetricLogger(workdir, console, tensorboard=False).update_last("test", values)
+    result["test"].update(values)
   return result
 
 
-def _restore_latest(config, workdir: str | pathlib.Path) -> tuple[Setup, int, TrainState]:
+def _restore_latest(config, workdir: str | pathlib.Path,
+                    subdir: str = "checkpoints") -> tuple[Setup, int, TrainState]:
   s = setup(config)
-  ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints")
+  ckpt = Checkpointer(pathlib.Path(workdir) / subdir)
   restored = ckpt.restore_latest(s.state)
   ckpt.close()
   if restored is None:
@@ -158,28 +178,34 @@ def final_params(config, workdir: str | pathlib.Path):
   return jax.device_get(_restore_latest(config, workdir)[2].params)
 
 
+def predict_split(s: Setup, state: TrainState, split: str, batch_size: int):
+  """Model outputs and labels of every example of `split` (host arrays, padding removed)."""
+  from dlcore.data.loader import eval_batches
+  preprocess = make_preprocess(s.config.data, s.dataset.info)
+
+  @jax.jit
+  def predict(state, batch):
+    batch = preprocess(batch)
+    return s.model.apply(state.variables(), batch["inputs"], train=False)
+
+  outputs, labels = [], []
+  for b in eval_batches(s.dataset.split(split), batch_size):
+    keep = np.asarray(b["mask"]) > 0
+    outputs.append(np.asarray(predict(state, mesh_lib.put_batch(b, s.mesh)))[keep])
+    labels.append(np.asarray(b["label"])[keep])
+  return np.concatenate(outputs), np.concatenate(labels)
+
+
 def class_report(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
   """Per-class recall and precision, macro F1 and accuracy of the latest checkpoint on every
   example of `split` (MET-1..5), from the confusion matrix of its predictions."""
-  from dlcore.data.loader import eval_batches
-  from dlcore.metrics import Confusion, merge_all, precision_recall_f1, predicted_class
   s, step, state = _restore_latest(config, workdir)
-  preprocess = make_preprocess(config.data, s.dataset.info)
-  k = max(s.dataset.info.num_classes, 2)
-
-  @jax.jit
-  def confusion(state, batch):
-    batch = preprocess(batch)
-    outputs = s.model.apply(state.variables(), batch["inputs"], train=False)
-    return Confusion.from_batch(predicted_class(outputs), batch["label"], k, batch["mask"])
-
-  parts = [confusion(state, mesh_lib.put_batch(b, s.mesh))
-           for b in eval_batches(s.dataset.split(split), config.eval.batch_size)]
-  conf = merge_all([{"c": p} for p in parts])["c"]
-  per_class = precision_recall_f1(conf, average=None)
-  macro = precision_recall_f1(conf, average="macro")
-  matrix = np.asarray(conf.matrix)
-  return {"step": step, "split": split, "accuracy": float(np.trace(matrix) / matrix.sum()),
-          "macro_f1": macro["f1"], "recall_per_class": [float(r) for r in per_class["recall"]],
-          "precision_per_class": [float(p) for p in per_class["precision"]],
-          "num_examples": int(round(matrix.sum()))}
+  outputs, labels = predict_split(s, state, split, config.eval.batch_size)
+  report = compute_reports(["per_class"], outputs, labels)
+  k = len([key for key in report if key.startswith("recall_")])
+  pred = np.asarray(predicted_class(outputs))
+  return {"step": step, "split": split, "accuracy": float(np.mean(pred == labels)),
+          "macro_f1": report["macro_f1"],
+          "recall_per_class": [report[f"recall_{c}"] for c in range(k)],
+          "precision_per_class": [report[f"precision_{c}"] for c in range(k)],
+          "num_examples": int(len(labels))}

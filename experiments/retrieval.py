@@ -56,8 +56,8 @@ _FAR = 1e3  # where padded rows are put in embedding space (real embeddings have
 
 @dataclasses.dataclass
 class Setup(classification.Setup):
-  embed_fn: Callable  # jitted (state, device batch) -> normalised embeddings (B, D)
-  fresh_state: Callable[[], TrainState]  # a new initial state (a template for restoring)
+  embed_fn: Callable = None  # jitted (state, device batch) -> normalised embeddings (B, D)
+  fresh_state: Callable[[], TrainState] = None  # a new initial state (a restore template)
 
 
 def l2_normalize(x: jnp.ndarray, eps: float = 1e-12) -> jnp.ndarray:
@@ -142,7 +142,8 @@ def setup(config, console=None) -> Setup:
   embed_fn = jax.jit(embed, in_shardings=(mesh_lib.replicated(mesh),
                                           mesh_lib.batch_sharding(mesh)),
                      out_shardings=mesh_lib.batch_sharding(mesh))
-  return Setup(dataset, mesh, model, state, loader, settings, loss_fn, embed_fn, fresh_state)
+  return Setup(dataset, mesh, model, state, loader, settings, loss_fn, config=config,
+               embed_fn=embed_fn, fresh_state=fresh_state)
 
 
 def embed_split(s: Setup, state: TrainState, arrays, batch_size: int) -> np.ndarray:

@@ -146,3 +146,14 @@ def test_imbalanced_focal_exercise_reports_per_class_recall(tmp_path):
   p, r = np.array(report["precision_per_class"]), np.array(report["recall_per_class"])
   f1 = np.where(p + r > 0, 2 * p * r / np.maximum(p + r, 1e-12), 0.0)
   assert report["macro_f1"] == pytest.approx(f1.mean(), abs=1e-6)
+
+
+def test_suite_runs_its_configs_and_concatenates_their_reports(tmp_path):
+  """configs/loss_functions.py runs several configs as one command; here with its regression
+  part only (the others are covered above and need MNIST)."""
+  c = load("loss_functions")
+  c.runs = {"regression": "configs/regression_losses.py"}
+  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  report = (tmp_path / "report.md").read_text()
+  assert "## regression (`configs/regression_losses.py`)" in report and "| huber |" in report
+  assert result["test"]["regression/huber/mse"] < result["test"]["regression/mse/mse"]

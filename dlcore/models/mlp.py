@@ -4,7 +4,7 @@
   h^(l) = dropout(act(BN(W^(l) h^(l-1) + b^(l))))     l = 1..L-1, one per entry of `features`
   y     = W^(L) h^(L-1) + b^(L)                       logits (ACT-11); no softmax/sigmoid here
 
-BatchNorm (optional, before the activation) uses batch statistics when `train=True` and the running
+BatchNorm (optional, before the activation; or `layer_norm=True` for LayerNorm, LAY-12) uses batch statistics when `train=True` and the running
 averages in the `batch_stats` collection otherwise (ε = 1e-5, momentum 0.99, curriculum §0 item 15).
 Dropout (`dlcore.nn.Dropout`) is inverted by default (identity at eval, §0 item 2);
 `dropout_mode='vanilla'` scales by (1-p) at test time instead. It needs a 'dropout' rng.
@@ -21,7 +21,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from dlcore.models import MODELS
-from dlcore.nn import BatchNorm, Dropout, get_activation, get_initializer
+from dlcore.nn import BatchNorm, Dropout, LayerNorm, get_activation, get_initializer
 
 
 @MODELS.register("mlp")
@@ -33,6 +33,7 @@ class MLP(nn.Module):
   dropout_rate: float = 0.0
   dropout_mode: str = "inverted"
   batch_norm: bool = False
+  layer_norm: bool = False
   kernel_init: str = "he_normal"
   bias_init: str = "zeros"
   dtype: str = "float32"
@@ -48,6 +49,8 @@ class MLP(nn.Module):
       x = dense(width, f"hidden_{i}")(x)
       if self.batch_norm:
         x = BatchNorm(momentum=0.99, epsilon=1e-5, dtype=dtype, name=f"bn_{i}")(x, train)
+      elif self.layer_norm:  # LAY-12
+        x = LayerNorm(name=f"ln_{i}")(x)
       x = act(x)
       if self.dropout_rate > 0:
         x = Dropout(self.dropout_rate, mode=self.dropout_mode, name=f"dropout_{i}")(x, train)

@@ -66,6 +66,20 @@ class MetricLogger:
       self.console.print(f"[bold]{split:>5}[/bold] step {step:>7}  {shown}")
     return event
 
+  def update_last(self, split: str, metrics: Mapping[str, float], echo: bool = True) -> dict:
+    """Add `metrics` to the last event of `split` (e.g. whole-split reports computed after the
+    final test evaluation, so that the run keeps one final test event)."""
+    events = read_metrics(self.path)
+    last = max((i for i, e in enumerate(events) if e.get("split") == split), default=None)
+    if last is None:
+      return self.write(0, split, metrics, echo)
+    events[last].update({k: _jsonable(float(v)) for k, v in metrics.items()})
+    self.path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    if echo:
+      shown = "  ".join(f"{k}={_fmt(v)}" for k, v in metrics.items())
+      self.console.print(f"[bold]{split:>5}[/bold] step {events[last]['step']:>7}  {shown}")
+    return events[last]
+
   def flush(self) -> None:
     if self._tb is not None:
       self._tb.flush()

@@ -4,7 +4,9 @@
     x = MaxPool2x2/s2(act([BN](Conv(c, 3x3, stride 1, padding 'SAME' = 1)(x))))   LAY-5, LAY-8
   x = flatten(x)                        28x28 -> 7x7x64 = 3136 (LAY-3)
   [x = act(Dense(hidden)(x))]           only if hidden > 0 (the seed has none)
-  [x = Dropout(dropout_rate)(x)]        only if dropout_rate > 0
+  [x = Dropout(dropout_rate)(x)]        only if dropout_rate > 0 (flax's inverted dropout)
+Options: batch_norm (LAY-11, before the activation), lrn (LAY-13, after each pooling),
+spatial_dropout_rate (LAY-15, after each pooling).
   logits = Dense(num_outputs)(x)
 
 With the defaults on 28x28x1 -> 10 there are 320 + 18496 + 31370 = 50186 parameters, as in the
@@ -20,7 +22,8 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from dlcore.models import MODELS
-from dlcore.nn import get_activation, get_initializer, max_pool
+from dlcore.nn import (BatchNorm, LocalResponseNorm, SpatialDropout, get_activation,
+                       get_initializer, max_pool)
 
 
 @MODELS.register("simple_cnn")
@@ -30,6 +33,8 @@ class SimpleCNN(nn.Module):
   features: Sequence[int] = (32, 64)
   activation: str = "relu"
   batch_norm: bool = False
+  lrn: bool = False
+  spatial_dropout_rate: float = 0.0
   dropout_rate: float = 0.0
   hidden: int = 0
   kernel_init: str = "he_normal"
@@ -47,9 +52,12 @@ class SimpleCNN(nn.Module):
       x = nn.Conv(channels, (3, 3), strides=(1, 1), padding="SAME", dtype=dtype, kernel_init=init,
                   name=f"conv_{i}")(x)
       if self.batch_norm:
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-5, dtype=dtype,
-                         name=f"bn_{i}")(x)
+        x = BatchNorm(momentum=0.99, epsilon=1e-5, dtype=dtype, name=f"bn_{i}")(x, train)
       x = max_pool(act(x), 2, strides=2)
+      if self.lrn:  # LAY-13, AlexNet-style after the pooling (k=2, n=5, alpha=1e-4, beta=0.75)
+        x = LocalResponseNorm(name=f"lrn_{i}")(x)
+      if self.spatial_dropout_rate > 0:  # LAY-15: drops whole channels
+        x = SpatialDropout(self.spatial_dropout_rate, name=f"spatial_dropout_{i}")(x, train)
     x = x.reshape(x.shape[0], -1)
     if self.hidden > 0:
       x = act(nn.Dense(self.hidden, dtype=dtype, kernel_init=init, name="hidden")(x))
