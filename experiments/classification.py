@@ -51,6 +51,14 @@ def num_outputs(dataset: Dataset) -> int:
   return dataset.info.num_classes if dataset.info.task == "multiclass" else 1
 
 
+def apply_model(model, params, model_state, inputs, rng, train: bool):
+  """(outputs, new model state): mutable collections (e.g. batch_stats) update only in training."""
+  variables = {"params": params, **model_state}
+  mutable = list(model_state) if (train and model_state) else False
+  out = model.apply(variables, inputs, train=train, rngs={"dropout": rng}, mutable=mutable)
+  return out if mutable else (out, model_state)
+
+
 def make_loss_fn(config, model, preprocess) -> Callable:
   """loss_fn(params, model_state, batch, rng, train) -> (loss, (model_state, metrics))."""
   per_example_loss = build_loss(config.loss)  # name + hyperparameters (e.g. focal gamma)
@@ -61,11 +69,8 @@ def make_loss_fn(config, model, preprocess) -> Callable:
 
   def loss_fn(params, model_state, batch, rng, train: bool):
     batch = preprocess(batch)
-    variables = {"params": params, **model_state}
-    mutable = list(model_state) if (train and model_state) else False
-    out = model.apply(variables, batch["inputs"], train=train, rngs={"dropout": rng},
-                      mutable=mutable)
-    outputs, new_model_state = out if mutable else (out, model_state)
+    outputs, new_model_state = apply_model(model, params, model_state, batch["inputs"], rng,
+                                           train)
     per_example = per_example_loss(outputs, batch["label"])
     loss = reduce_loss(per_example, batch["mask"], reduction)
     if l1 or l2:  # LOSS-13/14 penalties on the kernels (lambda/m, m = examples in the batch)

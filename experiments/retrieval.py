@@ -67,11 +67,8 @@ def l2_normalize(x: jnp.ndarray, eps: float = 1e-12) -> jnp.ndarray:
 def _embed(model, preprocess, params, model_state, batch, rng, train: bool):
   """(normalised embeddings, new model state, preprocessed batch)."""
   batch = preprocess(batch)
-  variables = {"params": params, **model_state}
-  mutable = list(model_state) if (train and model_state) else False
-  out = model.apply(variables, batch["inputs"], train=train, rngs={"dropout": rng},
-                    mutable=mutable)
-  outputs, new_model_state = out if mutable else (out, model_state)
+  outputs, new_model_state = classification.apply_model(model, params, model_state,
+                                                        batch["inputs"], rng, train)
   return l2_normalize(outputs.astype(jnp.float32)), new_model_state, batch
 
 

@@ -71,6 +71,17 @@ def _check_epsilon(epsilon: float, name: str) -> None:
     raise ConfigError(f"{name} epsilon={epsilon} must be > 0 (e.g. 1e-5).")
 
 
+def _affine(module, y: jnp.ndarray, feature_shape, bshape) -> jnp.ndarray:
+  """y * gamma + beta with the module's optional 'scale' and 'bias' parameters."""
+  if module.use_scale:
+    y = y * module.param("scale", module.scale_init, feature_shape,
+                         module.param_dtype).reshape(bshape)
+  if module.use_bias:
+    y = y + module.param("bias", module.bias_init, feature_shape,
+                         module.param_dtype).reshape(bshape)
+  return y
+
+
 class BatchNorm(nn.Module):
   """LAY-11 batch normalisation; `__call__(x, train)`. See the module docstring for the formulas.
 
@@ -127,11 +138,7 @@ class BatchNorm(nn.Module):
       var = ra_var.value.reshape(bshape).astype(sdtype)
 
     y = (xs - mean) * lax.rsqrt(var + self.epsilon)
-    if self.use_scale:
-      y = y * self.param("scale", self.scale_init, feature_shape, self.param_dtype).reshape(bshape)
-    if self.use_bias:
-      y = y + self.param("bias", self.bias_init, feature_shape, self.param_dtype).reshape(bshape)
-    return y.astype(self.dtype or x.dtype)
+    return _affine(self, y, feature_shape, bshape).astype(self.dtype or x.dtype)
 
 
 class LayerNorm(nn.Module):
@@ -158,11 +165,7 @@ class LayerNorm(nn.Module):
     mean = xs.mean(axis=axes, keepdims=True)
     var = jnp.square(xs - mean).mean(axis=axes, keepdims=True)
     y = (xs - mean) * lax.rsqrt(var + self.epsilon)
-    if self.use_scale:
-      y = y * self.param("scale", self.scale_init, feature_shape, self.param_dtype).reshape(bshape)
-    if self.use_bias:
-      y = y + self.param("bias", self.bias_init, feature_shape, self.param_dtype).reshape(bshape)
-    return y.astype(self.dtype or x.dtype)
+    return _affine(self, y, feature_shape, bshape).astype(self.dtype or x.dtype)
 
 
 def local_response_norm(x: jnp.ndarray, depth: int = 5, k: float = 2.0, alpha: float = 1e-4,
