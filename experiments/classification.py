@@ -179,8 +179,9 @@ def evaluate(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
 
 
 def final_params(config, workdir: str | pathlib.Path):
-  """The parameters of the latest checkpoint of `workdir` (host arrays)."""
-  return jax.device_get(_restore_latest(config, workdir)[2].params)
+  """The parameters of the latest checkpoint of `workdir` (host arrays; the EMA θ̄ when
+  `optimizer.ema_decay > 0`)."""
+  return jax.device_get(_restore_latest(config, workdir)[2].eval_params())
 
 
 def predict_split(s: Setup, state: TrainState, split: str, batch_size: int):
@@ -191,7 +192,7 @@ def predict_split(s: Setup, state: TrainState, split: str, batch_size: int):
   @jax.jit
   def predict(state, batch):
     batch = preprocess(batch)
-    return s.model.apply(state.variables(), batch["inputs"], train=False)
+    return s.model.apply(state.eval_variables(), batch["inputs"], train=False)
 
   outputs, labels = [], []
   for b in eval_batches(s.dataset.split(split), batch_size):

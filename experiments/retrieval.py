@@ -134,7 +134,7 @@ def setup(config, console=None) -> Setup:
   loss_fn = make_loss_fn(config, model, preprocess)
 
   def embed(st: TrainState, batch: dict) -> jax.Array:
-    return _embed(model, preprocess, st.params, st.model_state, batch, st.rng, False)[0]
+    return _embed(model, preprocess, st.eval_params(), st.model_state, batch, st.rng, False)[0]
 
   embed_fn = jax.jit(embed, in_shardings=(mesh_lib.replicated(mesh),
                                           mesh_lib.batch_sharding(mesh)),
@@ -239,4 +239,4 @@ def evaluate(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
 
 def final_params(config, workdir: str | pathlib.Path):
   """The parameters of the latest checkpoint of `workdir` (host arrays)."""
-  return jax.device_get(_restore_latest(setup(config), workdir)[1].params)
+  return jax.device_get(_restore_latest(setup(config), workdir)[1].eval_params())

@@ -12,10 +12,13 @@ Config keys (all but `name` optional, read with `.get`)::
   grad_clip_norm: float     # clip by global norm, g ← g·min(1, c/||g||) (0 = off; REG-7)
   accumulate_steps: int     # optax.MultiSteps: one update per k micro-batches (1 = off)
   freeze: tuple[str, ...]   # regexes on 'Dense_0/kernel'-style paths whose params never change
+  ema_decay: float          # keep θ̄ ← d θ̄ + (1 − d) θ in the optimizer state (0 = off)
   schedule: ConfigDict(name=..., see dlcore/optim/schedules.py)
 
 Order of the chain: L2 → clip by value → clip by norm → optimizer (with the schedule), wrapped
-in `freeze` (multi_transform) and then `MultiSteps` (so clipping sees the mean gradient).
+in `freeze` (multi_transform), then the parameter EMA (`param_ema`, last: it sees the final
+update), all wrapped in `MultiSteps` (so clipping sees the mean gradient and θ̄ moves once per
+real update).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from dlcore.errors import ConfigError
 from dlcore.optim import optimizers as _optimizers  # noqa: F401  (registers the optimizers)
 from dlcore.optim import schedules as _schedules  # noqa: F401  (registers the schedules)
 from dlcore.optim.config import cfg_get
+from dlcore.optim.ema import param_ema
 from dlcore.optim.freeze import freeze
 from dlcore.optim.l2 import decay_mask, l2_coupled
 from dlcore.optim.registries import OPTIMIZERS, SCHEDULES
@@ -72,6 +76,9 @@ def build_optimizer(opt_cfg, total_steps: int) -> tuple[optax.GradientTransforma
   parts.append(optimizer)
 
   tx = freeze(optax.chain(*parts), tuple(cfg_get(opt_cfg, "freeze", ())))
+  ema_decay = float(cfg_get(opt_cfg, "ema_decay", 0.0))
+  if ema_decay != 0.0:
+    tx = optax.chain(tx, param_ema(ema_decay))
   if k > 1:
     tx = optax.MultiSteps(tx, every_k_schedule=k).gradient_transformation()
   return tx, schedule

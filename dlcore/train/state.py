@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from dlcore.optim.ema import ema_params
+
 
 @flax.struct.dataclass
 class TrainState:
@@ -38,3 +40,13 @@ class TrainState:
   def variables(self) -> dict:
     """The Flax variables dict {'params': ..., **model_state} for `apply_fn`."""
     return {"params": self.params, **self.model_state}
+
+  def eval_params(self) -> Any:
+    """The parameters to evaluate and export: the EMA θ̄ when the optimizer keeps one
+    (`optimizer.ema_decay > 0`, see `dlcore.optim.param_ema`), else `params`."""
+    ema = ema_params(self.opt_state)
+    return self.params if ema is None else ema
+
+  def eval_variables(self) -> dict:
+    """`variables()` with `eval_params()` in place of `params`."""
+    return {"params": self.eval_params(), **self.model_state}

@@ -70,10 +70,11 @@ def make_train_step(loss_fn: LossFn) -> Callable[[TrainState, dict], tuple[Train
 
 
 def make_eval_step(loss_fn: LossFn) -> Callable[[TrainState, dict], dict]:
-  """Eval step: the loss function in eval mode (`train=False`); returns metric sums."""
+  """Eval step: the loss function in eval mode (`train=False`) with `state.eval_params()` (the
+  parameter EMA when the optimizer keeps one); returns metric sums."""
 
   def eval_step(state: TrainState, batch: dict) -> dict:
-    _, (_, metrics) = loss_fn(state.params, state.model_state, batch, state.rng, False)
+    _, (_, metrics) = loss_fn(state.eval_params(), state.model_state, batch, state.rng, False)
     return PackedAverages.pack(metrics)
 
   return eval_step
