@@ -2,14 +2,17 @@
 
 Config: every key of the base experiment, plus
   base_experiment: the experiment each variant runs (e.g. 'classification');
-  variants: {variant_name: {nested overrides of the base config}}.
+  variants: {variant_name: {nested overrides of the base config}}; a variant's `replace` lists
+    sections it gives whole instead of merging (e.g. replace=('model',) to swap architectures).
 Each variant runs in `<workdir>/<variant>/` (resumable like any run). A variant whose loss
 becomes NaN/Inf is recorded as diverged (the others still run). Then the comparison:
 `<workdir>/comparison.md` (final metrics on the test split and, with `report_train_split`, on
 the training split and the train-test gap), `<workdir>/plots/compare_<m>.png` (train and eval
 curves of every variant overlaid) and, with `weight_histograms`, `plots/weight_histograms.png`
 (the distribution of the final kernel weights of every variant); with `report_per_class`,
-columns for the test macro F1 and the recall of every class.
+columns for the test macro F1 and the recall of every class. Pictures that variants write
+with `eval.inspect` (confusion matrix, error gallery, Grad-CAM, feature maps) are linked from an
+"Inspection" section of comparison.md.
 """
 
 from __future__ import annotations
@@ -46,7 +49,13 @@ def variant_config(config, name: str) -> ml_collections.ConfigDict:
       {k: v for k, v in config.to_dict().items() if k not in COMPARISON_KEYS})
   base.experiment = config.base_experiment
   base.name = f"{config.get('name', 'comparison')}/{name}"
-  for dotted, value in _flatten(config.variants[name]):
+  overrides = config.variants[name].to_dict()
+  for section in overrides.pop("replace", ()):  # whole sections, e.g. a different model
+    if section not in overrides or section not in base:
+      raise ConfigError(f"variant {name!r} replaces section {section!r}, which it must give "
+                        f"and the base config must have.")
+    base[section] = ml_collections.ConfigDict(overrides.pop(section))
+  for dotted, value in _flatten(overrides):
     node, keys = base, dotted.split(".")
     for i, key in enumerate(keys):
       if key not in node:
@@ -86,6 +95,20 @@ def _table(rows: list[dict], metrics: list[str]) -> str:
   return "\n".join(lines) + "\n"
 
 
+def _inspection_section(rows: list[dict], workdir: pathlib.Path) -> str:
+  """Markdown links to every variant's inspection pictures (paths relative to `workdir`)."""
+  lines = []
+  for r in rows:
+    for name, files in r.get("inspect", {}).items():
+      if isinstance(files, str):  # a note, e.g. "skipped: MLP has no convolution"
+        lines.append(f"- {r['variant']} {name}: {files}")
+        continue
+      links = ", ".join(f"[{pathlib.Path(f).name}]({pathlib.Path(f).relative_to(workdir)})"
+                        for f in files)
+      lines.append(f"- {r['variant']} {name}: {links}")
+  return "\n## Inspection\n\n" + "\n".join(lines) + "\n" if lines else ""
+
+
 def train_and_evaluate(config, workdir) -> dict:
   console = make_console()
   workdir = common.prepare_workdir(config, workdir)
@@ -107,7 +130,7 @@ def train_and_evaluate(config, workdir) -> dict:
       console.print(f"stopped during variant {name!r}; rerun the same command to resume.")
       return {"status": result.get("status"), "step": result.get("step", 0), "test": {}}
     row = {"variant": name, "test": result["test"], "step": result["step"],
-           "seconds": time.time() - start, "note": ""}
+           "seconds": time.time() - start, "note": "", "inspect": result.get("inspect", {})}
     if config.get("report_train_split", False):
       row["train"] = experiment.evaluate(cfg, workdir / name, "train")
     if config.get("report_per_class", False):
@@ -128,7 +151,8 @@ def train_and_evaluate(config, workdir) -> dict:
     plot_comparison(runs, workdir / "plots" / f"compare_{m}.png", m,
                     title=f"{config.get('name', '')}: {m}")
   title = config.get("title", config.get("name", "comparison"))
-  (workdir / "comparison.md").write_text(f"# {title}\n\n" + _table(rows, metrics))
+  (workdir / "comparison.md").write_text(f"# {title}\n\n" + _table(rows, metrics)
+                                         + _inspection_section(rows, workdir))
   table = Table(title=title)
   for col in ["variant"] + [f"test {m}" for m in metrics] + ["steps", "seconds"]:
     table.add_column(col)

@@ -66,9 +66,9 @@ def l2_normalize(x: jnp.ndarray, eps: float = 1e-12) -> jnp.ndarray:
 
 def _embed(model, preprocess, params, model_state, batch, rng, train: bool):
   """(normalised embeddings, new model state, preprocessed batch)."""
-  batch = preprocess(batch)
-  outputs, new_model_state = classification.apply_model(model, params, model_state,
-                                                        batch["inputs"], rng, train)
+  batch = preprocess(batch, rng, train)  # data.augment runs here in training
+  outputs, new_model_state, _ = classification.apply_model(model, params, model_state,
+                                                           batch["inputs"], rng, train)
   return l2_normalize(outputs.astype(jnp.float32)), new_model_state, batch
 
 

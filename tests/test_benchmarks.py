@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -65,3 +66,17 @@ def test_input_pipeline_without_data_exits_2(tmp_path):
   proc = _run("benchmarks.input_pipeline", *TINY, "--data_dir", str(tmp_path))
   assert proc.returncode == 2
   assert "DLCORE_DATA_DIR" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cnn_throughput_runs_small_on_cpu():
+  """The ResNet-50 bf16 throughput script at a CPU-sized setting (a CIFAR ResNet-8, 32x32,
+  float32: XLA:CPU's bf16 convolutions are slow): the GPU run's code path at a small size."""
+  proc = _run("benchmarks.cnn_throughput", "--model", "cifar_resnet", "--depth", "8",
+              "--image_size", "32", "--batch_size", "4", "--num_classes", "10", "--steps", "2",
+              "--warmup", "1", "--repeats", "1", "--dtype", "float32")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  match = re.search(r"^RESULT cnn_throughput model=cifar_resnet8 images_per_s=([0-9.]+) "
+                    r"batch=4 size=32 dtype=float32$", proc.stdout, re.MULTILINE)
+  assert match and float(match.group(1)) > 0, proc.stdout
+  result = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert result["params"] == 75290  # ResNet-8, option A: 464 + 4672 + 13952 + 55552 + 650 and result["devices"].startswith("1 x CPU")

@@ -17,7 +17,7 @@ from conftest import REPO
 
 CONFIGS = sorted(p.stem for p in (REPO / "configs").glob("*.py"))
 NEEDS_DATA = {"mnist_mlp", "mnist_cnn", "mnist_activations", "mnist_batchnorm", "mnist_dropout",
-              "mnist_triplet"}
+              "mnist_triplet", "mnist_lenet5", "mnist_resnet", "mnist_image_system"}
 
 
 def load(name: str):
@@ -100,8 +100,28 @@ def test_mnist_configs_run_a_few_steps(name, data_dir, tmp_path):
     table = (tmp_path / "comparison.md").read_text()
     assert "train accuracy" in table and "gap accuracy (train-test)" in table
     assert (tmp_path / "plots" / "weight_histograms.png").stat().st_size > 1000
+  elif name == "mnist_image_system":
+    table = (tmp_path / "comparison.md").read_text()
+    for v in ("mlp", "simple_cnn", "lenet5", "resnet"):
+      assert f"| {v} |" in table
+      assert (tmp_path / v / "inspect" / "confusion_matrix.png").stat().st_size > 1000
+    assert "## Inspection" in table and "resnet grad_cam: [grad_cam.png]" in table
+    assert "mlp feature_maps: skipped: MLP has no convolution" in table
+    assert (tmp_path / "resnet" / "inspect" / "feature_maps" / "00_conv1.png").is_file()
   else:
     assert result["test"]["num_examples"] == 10000
+
+
+def test_project_variants_equal_the_standalone_configs():
+  """configs/mnist_image_system.py's lenet5 and resnet variants are exactly
+  configs/mnist_lenet5.py and configs/mnist_resnet.py, so the project's rows are their results."""
+  from experiments.comparison import variant_config
+  project = load("mnist_image_system")
+  for variant, name in (("lenet5", "mnist_lenet5"), ("resnet", "mnist_resnet")):
+    got, want = variant_config(project, variant).to_dict(), load(name).to_dict()
+    for key in ("seed", "data", "model", "loss", "metrics", "optimizer", "train", "eval",
+                "early_stopping", "mesh"):
+      assert got[key] == want[key], (variant, key)
 
 
 def test_regression_losses_exercise(tmp_path):

@@ -1,9 +1,10 @@
 """Dataset containers, the dataset registry and `load_dataset` (curriculum §9a, DS-1..DS-18).
 
-Every dataset is a small in-memory `Dataset`: split name -> {'inputs': [N, ...], 'label': [N]}.
+Every dataset is a `Dataset`: split name -> {'inputs': [N, ...], 'label': [N]}, small numpy
+arrays, or a `dlcore.data.lazy.LazySplit` that reads and decodes rows on demand (ImageNet, DS-4).
 Builders take the `data` ConfigDict (or any mapping with `.get`) and read optional keys with
 `.get(key, default)`. `load_dataset` then carves a seeded validation split and fills the
-per-channel training mean/std.
+per-channel training mean/std (unless the builder set them, as ImageNet's published ones).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from dlcore.data.lazy import take_rows
 from dlcore.errors import ConfigError, DataError
 from dlcore.registry import Registry
 
@@ -27,7 +30,8 @@ DATASETS: Registry = Registry("dataset")
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
   """Static facts about a dataset; `mean`/`std` are per channel (last axis) of the train split,
-  in the stored units (0..255 for uint8 images)."""
+  in the stored units (0..255 for uint8 images). `crop_size` is the default data.crop_size of
+  `make_preprocess` (0 = none; ImageNet: 224 of the stored 256)."""
   name: str
   task: str
   num_classes: int
@@ -35,15 +39,17 @@ class DatasetInfo:
   input_dtype: str
   mean: tuple[float, ...] = ()
   std: tuple[float, ...] = ()
+  crop_size: int = 0
 
 
 @dataclasses.dataclass
 class Dataset:
-  """An in-memory dataset: `splits[name] = {'inputs': array[N, ...], 'label': array[N]}`."""
+  """A dataset: `splits[name] = {'inputs': array[N, ...], 'label': array[N]}` (numpy arrays or
+  a LazySplit mapping of array-like columns)."""
   info: DatasetInfo
-  splits: dict[str, dict[str, np.ndarray]]
+  splits: dict[str, Mapping[str, Any]]
 
-  def split(self, name: str) -> dict[str, np.ndarray]:
+  def split(self, name: str) -> Mapping[str, Any]:
     if name not in self.splits:
       raise DataError(f"Dataset {self.info.name!r} has no split {name!r}; valid splits: "
                       f"{', '.join(sorted(self.splits))}.")
@@ -133,7 +139,8 @@ def validation_count(size: Any, n: int) -> int:
 
 
 def carve_validation(dataset: Dataset, size: Any, seed: int = 0) -> Dataset:
-  """Moves a seeded random subset of 'train' to 'validation' (both keep their original order)."""
+  """Moves a seeded random subset of 'train' to 'validation' (both keep their original order;
+  a lazy split becomes two views, nothing is read)."""
   train = dataset.split("train")
   n = int(train["label"].shape[0])
   count = validation_count(size, n)
@@ -145,14 +152,15 @@ def carve_validation(dataset: Dataset, size: Any, seed: int = 0) -> Dataset:
   perm = np.random.default_rng(int(seed)).permutation(n)
   val_idx, train_idx = np.sort(perm[:count]), np.sort(perm[count:])
   splits = dict(dataset.splits)
-  splits["validation"] = {k: np.take(v, val_idx, axis=0) for k, v in train.items()}
-  splits["train"] = {k: np.take(v, train_idx, axis=0) for k, v in train.items()}
+  splits["validation"] = take_rows(train, val_idx)
+  splits["train"] = take_rows(train, train_idx)
   return Dataset(info=dataset.info, splits=splits)
 
 
 def load_dataset(data_config: Any) -> Dataset:
   """Builds `data_config.name`, carves `validation_size` from train (seed `data_config.seed`),
-  then fills `info.mean`/`info.std` from the final train split."""
+  then fills `info.mean`/`info.std` from the final train split, unless the builder set them
+  (a lazy split is never scanned)."""
   import dlcore.data  # noqa: F401  (registers the built-in datasets)
   name = cfg_get(data_config, "name", "")
   if not name:
@@ -160,6 +168,8 @@ def load_dataset(data_config: Any) -> Dataset:
   dataset = DATASETS.get(name)(data_config)
   dataset = carve_validation(dataset, cfg_get(data_config, "validation_size", 0),
                              cfg_get(data_config, "seed", 0))
+  if dataset.info.mean and dataset.info.std:
+    return dataset
   mean, std = channel_mean_std(dataset.split("train")["inputs"])
   info = dataclasses.replace(dataset.info, mean=mean, std=std)
   return Dataset(info=info, splits=dataset.splits)

@@ -1,16 +1,22 @@
-"""In-memory batch iterators: seeded shuffled training batches with resumable state, and
-padded, masked evaluation batches (every example exactly once).
+"""Batch iterators: seeded shuffled training batches with resumable state, and padded, masked
+evaluation batches (every example exactly once).
 
-The arrays are small (MNIST is 47 MB), so one `np.take` gather per batch beats a per-record
-pipeline on few cores. Batches are plain numpy dicts with an extra float32 'mask' key.
+In-memory arrays are small (MNIST is 47 MB), so one `np.take` gather per batch beats a
+per-record pipeline on few cores. A `LazySplit` (`dlcore.data.lazy`, e.g. ImageNet, DS-4) is
+read and decoded per batch with one `gather(rows)` (a thread pool; the Prefetcher's thread
+overlaps it with the device step), and `eval_batches` reads the next lazy batch while the
+current one is in use. Other array-likes are indexed `v[rows]`. Batches are plain numpy dicts
+with an extra float32 'mask' key.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+import concurrent.futures
+from typing import Any, Iterator
 
 import numpy as np
 
+from dlcore.data.lazy import LazyColumn, is_lazy
 from dlcore.errors import ConfigError, DataError
 
 
@@ -21,6 +27,16 @@ def _check_arrays(arrays: dict[str, np.ndarray]) -> int:
   if len(set(sizes.values())) != 1:
     raise DataError(f"Loader arrays have different lengths: {sizes}.")
   return next(iter(sizes.values()))
+
+
+def _rows(arrays: Any, index: Any) -> dict[str, np.ndarray]:
+  """{k: rows `index` (int array or slice) of arrays[k]}: one gather for a LazySplit."""
+  if is_lazy(arrays):
+    return arrays.gather(index)
+  if isinstance(index, slice):
+    return {k: np.asarray(v[index]) for k, v in arrays.items()}
+  return {k: np.take(v, index, axis=0) if isinstance(v, np.ndarray) else np.asarray(v[index])
+          for k, v in arrays.items()}
 
 
 def _check_batch_size(batch_size: int) -> int:
@@ -45,7 +61,8 @@ class TrainLoader:
     if self.batch_size > self.num_examples:
       raise DataError(f"batch_size {self.batch_size} is larger than the {self.num_examples} "
                       "training examples; lower the batch size.")
-    self.arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    self.arrays = arrays if is_lazy(arrays) else {  # a lazy column stays lazy (v[rows])
+        k: v if isinstance(v, LazyColumn) else np.ascontiguousarray(v) for k, v in arrays.items()}
     self.shuffle = bool(shuffle)
     self.steps_per_epoch = self.num_examples // self.batch_size
     self.seed = int(seed)
@@ -71,7 +88,7 @@ class TrainLoader:
       self.batch_in_epoch = 0
     start = self.batch_in_epoch * self.batch_size
     idx = self._permutation(self.epoch)[start:start + self.batch_size]
-    batch = {k: np.take(v, idx, axis=0) for k, v in self.arrays.items()}
+    batch = _rows(self.arrays, idx)
     if "mask" not in batch:
       batch["mask"] = np.ones((self.batch_size,), np.float32)
     self.batch_in_epoch += 1
@@ -100,20 +117,40 @@ def num_eval_batches(n: int, batch_size: int) -> int:
 
 def eval_batches(arrays: dict[str, np.ndarray], batch_size: int) -> Iterator[dict[str, np.ndarray]]:
   """Every example exactly once in order; the last partial batch is zero-padded to batch_size
-  and 'mask' is 1.0 for real rows, 0.0 for padding."""
+  and 'mask' is 1.0 for real rows, 0.0 for padding. A lazy split's next batch is read in a
+  background thread while the current one is in use."""
   n = _check_arrays(arrays)
   batch_size = _check_batch_size(batch_size)
-  for start in range(0, n, batch_size):
-    real = min(batch_size, n - start)
-    batch = {}
-    for k, v in arrays.items():
-      chunk = np.asarray(v[start:start + real])
-      if real < batch_size:
-        padded = np.zeros((batch_size,) + chunk.shape[1:], chunk.dtype)
-        padded[:real] = chunk
-        chunk = padded
-      batch[k] = chunk
-    mask = np.zeros((batch_size,), np.float32)
-    mask[:real] = 1.0
-    batch["mask"] = batch["mask"].astype(np.float32) * mask if "mask" in batch else mask
-    yield batch
+  starts = range(0, n, batch_size)
+  if is_lazy(arrays):
+    reader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dlcore-eval-read")
+    read = lambda s: reader.submit(_rows, arrays, slice(s, min(n, s + batch_size)))
+    try:
+      pending = read(0) if n else None
+      for start in starts:
+        chunks = pending.result()
+        pending = read(start + batch_size) if start + batch_size < n else None
+        yield _pad_and_mask(chunks, n - start, batch_size)
+    finally:
+      reader.shutdown(wait=False, cancel_futures=True)
+    return
+  for start in starts:
+    yield _pad_and_mask(_rows(arrays, slice(start, start + batch_size)), n - start, batch_size)
+
+
+def _pad_and_mask(chunks: dict[str, np.ndarray], left: int,
+                  batch_size: int) -> dict[str, np.ndarray]:
+  """Zero-pads every chunk to batch_size rows and sets 'mask' (1 for real rows, 0 for padding;
+  an input 'mask' is multiplied in)."""
+  real = min(batch_size, left)
+  batch = {}
+  for k, chunk in chunks.items():
+    if real < batch_size:
+      padded = np.zeros((batch_size,) + chunk.shape[1:], chunk.dtype)
+      padded[:real] = chunk
+      chunk = padded
+    batch[k] = chunk
+  mask = np.zeros((batch_size,), np.float32)
+  mask[:real] = 1.0
+  batch["mask"] = batch["mask"].astype(np.float32) * mask if "mask" in batch else mask
+  return batch

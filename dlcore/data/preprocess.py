@@ -1,6 +1,18 @@
 """On-device preprocessing, traced inside the jitted train/eval step: uint8 images cross
 host->device as uint8 and become float32 here.
 
+data.augment (optional; see `dlcore.data.augment`, REG-6): in training calls
+`preprocess(batch, rng, train=True)` the raw images (still uint8 for uint8 datasets) are
+augmented with `make_augment(data.augment)(rng, images)` before the cast and normalisation. Eval
+calls, calls without rng and configs without (or with all-off) augmentation are unchanged.
+
+data.crop_size (int, 0 = off; ImageNet: 224 of 256): every call except an augmented training call
+with data.augment.random_crop_size takes the central (crop_size, crop_size) window first
+(`augment.center_crop`); that training call takes a random window of the same size instead (the
+AlexNet/VGG "random 224 crop of 256, central crop at test" recipe; canonical, not from seed).
+An unset crop_size follows random_crop_size, else the dataset's `info.crop_size` (ImageNet: 224),
+so training and eval images have one size.
+
 data.normalize: 'none' (cast to float32 only), 'unit' (x / 255 for uint8 inputs; float inputs
 unchanged), 'standardize' ((x - mean) / std per channel with info.mean/std). When the key is
 absent the default is 'unit' for uint8 inputs and 'none' otherwise. data.flatten reshapes
@@ -15,14 +27,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dlcore.data.augment import augment_crop_size, center_crop, make_augment
 from dlcore.data.base import DatasetInfo, cfg_get
 from dlcore.errors import ConfigError
 
 NORMALIZE = ("none", "unit", "standardize")
 
 
-def make_preprocess(data_config: Any, info: DatasetInfo) -> Callable[[dict], dict]:
-  """A pure jnp function batch -> batch (only 'inputs' and, with one_hot, 'label' change)."""
+def make_preprocess(data_config: Any, info: DatasetInfo) -> Callable[..., dict]:
+  """A pure jnp function `preprocess(batch, rng=None, train=False) -> batch` (only 'inputs' and,
+  with one_hot, 'label' change); `train` is a Python bool. Augmentation (data.augment) runs only
+  when `train` is True and `rng` is given."""
   default = "unit" if info.input_dtype == "uint8" else "none"
   normalize = str(cfg_get(data_config, "normalize", default))
   if normalize not in NORMALIZE:
@@ -41,10 +56,22 @@ def make_preprocess(data_config: Any, info: DatasetInfo) -> Callable[[dict], dic
     std = np.asarray(info.std, np.float32)
     std = np.where(std > 0, std, np.float32(1.0))
   scale_uint8 = normalize == "unit" and info.input_dtype == "uint8"
+  augment = make_augment(cfg_get(data_config, "augment", None))
+  if augment is not None and len(info.input_shape) not in (2, 3):
+    raise ConfigError(f"data.augment needs images (H, W) or (H, W, C), but {info.name!r} has "
+                      f"inputs of shape {info.input_shape}; remove data.augment.")
+  crop, random_crop = _crop_sizes(data_config, info)
 
-  def preprocess(batch: dict[str, jax.Array]) -> dict[str, jax.Array]:
+  def preprocess(batch: dict[str, jax.Array], rng: jax.Array | None = None,
+                 train: bool = False) -> dict[str, jax.Array]:
     out = dict(batch)
-    x = jnp.asarray(batch["inputs"]).astype(jnp.float32)
+    x = jnp.asarray(batch["inputs"])
+    augmenting = train and rng is not None and augment is not None
+    if crop and not (augmenting and random_crop):
+      x = center_crop(x, crop)  # eval (and training without a random window crop)
+    if augmenting:
+      x = augment(rng, x)  # on the raw dtype (uint8 stays uint8), before normalisation
+    x = x.astype(jnp.float32)
     if scale_uint8:
       x = x * jnp.float32(1.0 / 255.0)
     elif mean is not None:
@@ -57,3 +84,27 @@ def make_preprocess(data_config: Any, info: DatasetInfo) -> Callable[[dict], dic
     return out
 
   return preprocess
+
+
+def _crop_sizes(data_config: Any, info: DatasetInfo) -> tuple[int, int]:
+  """(data.crop_size, data.augment.random_crop_size), checked against the input shape; an unset
+  (or 0) crop_size follows random_crop_size, else info.crop_size when unset."""
+  random_crop = augment_crop_size(cfg_get(data_config, "augment", None))
+  crop = cfg_get(data_config, "crop_size", None)
+  if crop is None:
+    crop = random_crop or info.crop_size
+  if isinstance(crop, bool) or not isinstance(crop, (int, np.integer)) or crop < 0:
+    raise ConfigError(f"data.crop_size must be an int >= 0 (0 = off), got {crop!r}.")
+  crop = int(crop) or random_crop
+  if random_crop and crop != random_crop:
+    raise ConfigError(f"data.crop_size={crop} must equal data.augment.random_crop_size="
+                      f"{random_crop}, so that training and evaluation images have one size.")
+  if crop:
+    if len(info.input_shape) not in (2, 3):
+      raise ConfigError(f"data.crop_size needs images (H, W) or (H, W, C), but {info.name!r} "
+                        f"has inputs of shape {info.input_shape}; set data.crop_size=0.")
+    if crop > min(info.input_shape[:2]):
+      raise ConfigError(f"data.crop_size={crop} is larger than the {info.input_shape[0]}x"
+                        f"{info.input_shape[1]} images of {info.name!r}; use at most "
+                        f"{min(info.input_shape[:2])} (or a larger data.resize_size).")
+  return crop, random_crop

@@ -68,3 +68,31 @@ def build_regression_outliers(data_config: Any) -> Dataset:
   return make_dataset("regression_outliers", "regression", 0,
                       train=(x_train.astype(np.float32), y_train),
                       test=(x_test.astype(np.float32), y_test))
+
+
+@DATASETS.register("synthetic_images")
+def build_synthetic_images(data_config: Any) -> Dataset:
+  """Random uint8 images of any shape, for smoke tests and benchmarks of image models where the
+  real data is absent (e.g. CIFAR-10 shape (32, 32, 3), ImageNet shape (224, 224, 3)).
+
+  Keys: image_shape ((32, 32, 3)), num_classes (10), num_train (64), num_test (32), seed (0).
+  Each class has its own mean brightness (label k -> pixels around 255 (k + 0.5) / K), so a
+  model can fit the labels.
+  """
+  g = lambda key, default: cfg_get(data_config, key, default)
+  shape = tuple(int(d) for d in g("image_shape", (32, 32, 3)))
+  k = int(g("num_classes", 10))
+  if len(shape) not in (2, 3) or min(shape) < 1 or k < 2:
+    raise ConfigError(f"synthetic_images needs image_shape (H, W) or (H, W, C) and "
+                      f"num_classes >= 2; got {shape} and {k}.")
+  rng = np.random.default_rng(int(g("seed", 0)))
+
+  def draw(n):
+    labels = rng.integers(0, k, n).astype(np.int32)
+    centre = 255.0 * (labels + 0.5) / k
+    noise = rng.normal(0.0, 40.0, (n, *shape))
+    images = np.clip(centre.reshape((n,) + (1,) * len(shape)) + noise, 0, 255)
+    return images.astype(np.uint8), labels
+
+  return make_dataset("synthetic_images", "multiclass", k,
+                      train=draw(int(g("num_train", 64))), test=draw(int(g("num_test", 32))))

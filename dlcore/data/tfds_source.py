@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -28,8 +28,12 @@ def tfds_data_dir(data_config: Any) -> str | None:
   return os.path.expanduser(str(raw)) if raw else None
 
 
-def prepared_builder(tfds_name: str, data_dir: str | None, download: bool):
-  """`tfds.builder(...)` after checking (offline, fast) that the prepared files exist."""
+def prepared_builder(tfds_name: str, data_dir: str | None, download: bool,
+                     remedy: Callable[[pathlib.Path], str] | None = None):
+  """`tfds.builder(...)` after checking (offline, fast) that the prepared files exist.
+
+  `remedy(version_dir)` (optional) replaces the "run once with download=True" advice in the
+  not-prepared error, e.g. for datasets that need a manual download first (imagenet2012)."""
   import tensorflow_datasets as tfds
   try:
     builder = tfds.builder(tfds_name, data_dir=data_dir)
@@ -40,10 +44,11 @@ def prepared_builder(tfds_name: str, data_dir: str | None, download: bool):
   if not download and not (version_dir / "dataset_info.json").is_file():
     found = sorted(p.parent.name for p in version_dir.parent.glob("*/dataset_info.json"))
     other = f" (found only versions {', '.join(found)})" if found else ""
+    how = remedy(version_dir) if remedy is not None else (
+        "run once with --config.data.download=True on a machine with network")
     raise DataError(
-        f"TFDS dataset {tfds_name!r} is not prepared in {version_dir}{other}; run once with "
-        f"--config.data.download=True on a machine with network, or copy a prepared TFDS dir "
-        f"there (set --config.data.tfds_data_dir to its parent data dir).")
+        f"TFDS dataset {tfds_name!r} is not prepared in {version_dir}{other}; {how}, or copy a "
+        f"prepared TFDS dir there (set --config.data.tfds_data_dir to its parent data dir).")
   return builder
 
 

@@ -12,7 +12,7 @@ from dlcore.registry import closest
 
 # Keys read by the trainer, not by the loss function ('components' belongs to
 # name='weighted_sum'; other losses leave it unused so one config can switch between them).
-TRAINER_KEYS = ("name", "reduction", "components", "l1_penalty", "l2_penalty")
+TRAINER_KEYS = ("name", "reduction", "components", "l1_penalty", "l2_penalty", "aux_weight")
 # Per-call arguments, never hyperparameters.
 CALL_ARGS = ("weights", "mask", "reduction")
 

@@ -1,7 +1,10 @@
 """Models by name (curriculum §3) and `build_model` from an ml-collections config.
 
 `MODELS` maps config names to Flax module classes: 'mlp' (ARC-2/ARC-3), 'perceptron' (ARC-1),
-'simple_cnn' (ARC-6). Layer rule: models import dlcore.nn, dlcore.errors and dlcore.registry.
+'simple_cnn' (ARC-6), 'lenet5' (ARC-7), 'alexnet' (ARC-8), 'vgg' (ARC-9, depth 11/13/16/19,
+batch_norm), 'googlenet' (ARC-10, aux_heads), 'resnet' (ARC-11, depth 18..152, stem
+imagenet/cifar), 'cifar_resnet' (ARC-11, depth 6n+2), 'densenet' (ARC-12, depth 121/169/201).
+Layer rule: models import dlcore.nn, dlcore.errors and dlcore.registry.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ MODELS: Registry = Registry("model")
 
 # Imported after MODELS exists so their @MODELS.register decorators can run.
 from dlcore.models import mlp, perceptron  # noqa: E402,F401
-from dlcore.models.cnn import simple_cnn  # noqa: E402,F401
+from dlcore.models.cnn import (alexnet, densenet, googlenet, lenet, resnet,  # noqa: E402,F401
+                               simple_cnn, vgg)
 from dlcore.models.cnn.simple_cnn import SimpleCNN  # noqa: E402
 from dlcore.models.mlp import MLP  # noqa: E402
 from dlcore.models.perceptron import (Perceptron, PerceptronHistory,  # noqa: E402
