@@ -3,8 +3,8 @@ tanh, average pooling, small random shifts as on-device augmentation.
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train --config configs/mnist_lenet5.py \
             --workdir runs/mnist_lenet5
-Expected: test accuracy >= 0.990 on all 10,000 MNIST test images (measured: see README).
-Time:     see README (reference 2-core CPU).
+Expected: test accuracy 0.9921 (>= 0.990) on all 10,000 MNIST test images.
+Time:     5 min 5 s on the reference 2-core CPU (7,020 steps).
 Curriculum: ARC-7, LAY-5, LAY-9, ACT-2, LOSS-5, OPT-7, SCH-4, REG-6 (shift augmentation).
 """
 
