@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dlcore.nn import count_params
+
 EPS = 1e-5  # BatchNorm epsilon
 # XLA:CPU compiles a whole network about twice as fast at optimisation level 0; same results.
 FAST_COMPILE = {"xla_backend_optimization_level": 0}
@@ -17,9 +19,7 @@ def rbg_key(seed):
   return jax.random.key(seed, impl="rbg")
 
 
-def tree_size(tree):
-  """Total number of entries of the arrays (or shapes) in `tree`."""
-  return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(tree))
+tree_size = count_params  # number of scalars in a tree of arrays or shapes (dlcore.nn)
 
 
 def init_shapes(model, x, train=False):

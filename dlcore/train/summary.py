@@ -8,9 +8,7 @@ import jax
 import numpy as np
 from rich.table import Table
 
-
-def count_params(tree: Any) -> int:
-  return int(sum(np.prod(x.shape) for x in jax.tree.leaves(tree)))
+from dlcore.nn.conv import count_params  # noqa: F401  (re-exported: one parameter counter)
 
 
 def per_layer(params: Any) -> list[tuple[str, list[str], int]]:
