@@ -1,5 +1,6 @@
 # The two commands of the README. Both build .venv on first use with the Python that
 # .python-version selects (pyenv), install dlcore editable with its test extra, then run.
+# `make test` runs ruff (configured in pyproject.toml) before the tests.
 SHELL := /bin/bash
 PYTHON_VERSION := $(shell cat .python-version)
 PYTHON_BIN := $(shell command -v python$(PYTHON_VERSION) 2>/dev/null || command -v python3)
@@ -24,6 +25,7 @@ train: $(STAMP)
 	$(PY) -m launch.train --config $(CONFIG) --workdir $(WORKDIR)
 
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
 clean:

@@ -4,9 +4,10 @@ ImageNet-shaped data; by default ResNet-50, batch 256, bfloat16 compute, 224x224
   python -m benchmarks.cnn_throughput [--model resnet] [--depth 50] [--batch_size 256]
       [--image_size 224] [--dtype bfloat16] [--steps 30] [--warmup 5] [--repeats 3] [--devices 0]
 
-What is timed: `compile_train_step(make_train_step(loss_fn), mesh)`, i.e. the step every dlcore
-trainer runs (the loss function of `experiments.classification`: on-device uint8 -> float
-preprocessing, cross-entropy, accuracy metric, NaN guard, grad-norm metric), with SGD + Nesterov
+What is timed: `compile_train_step(make_train_step(train_loss(objective)), mesh)`, i.e. the step
+the classification task gives the loop (the objective of `experiments.classification.make_loss_fn`:
+on-device uint8 -> float preprocessing, cross-entropy, accuracy metric; the NaN guard and the
+grad-norm metric of `dlcore.train.step.make_train_step`), with SGD + Nesterov
 momentum 0.9 and a cosine schedule (the ResNet recipe), parameters float32 and compute in
 `--dtype`. One device-resident uint8 batch is reused, so the figure is the model+optimizer step,
 not the input pipeline. Each repeat runs `--warmup` untimed steps then `--steps` timed ones ending
@@ -41,10 +42,11 @@ from dlcore.data.base import DatasetInfo  # noqa: E402
 from dlcore.data.preprocess import make_preprocess  # noqa: E402
 from dlcore.models import build_model  # noqa: E402
 from dlcore.optim import build_optimizer, optimizer_config  # noqa: E402
+from dlcore.nn import count_params  # noqa: E402
 from dlcore.train import mesh as mesh_lib  # noqa: E402
-from dlcore.train.summary import count_params  # noqa: E402
 from dlcore.train.step import compile_train_step, make_train_step  # noqa: E402
-from experiments.classification import init_state, make_loss_fn  # noqa: E402
+from dlcore.train.supervised import model_init  # noqa: E402
+from experiments.classification import make_loss_fn, train_loss  # noqa: E402
 
 CPU_DEFAULTS = dict(batch_size=8, image_size=64, steps=3, warmup=1, repeats=1)
 
@@ -92,8 +94,10 @@ def build(args):
            "label": rng.integers(0, args.num_classes, (args.batch_size,), dtype=np.int32),
            "mask": np.ones((args.batch_size,), np.float32)}
   sample = preprocess({"inputs": jnp.asarray(batch["inputs"][:2])})["inputs"]
-  state, _ = init_state(model, tx, sample, 0, mesh)
-  step = compile_train_step(make_train_step(make_loss_fn(config, model, preprocess)), mesh)
+  state = jax.jit(model_init(model, tx, sample), out_shardings=mesh_lib.replicated(mesh))(
+      jax.random.PRNGKey(0))
+  step = compile_train_step(make_train_step(train_loss(make_loss_fn(config, model, preprocess))),
+                            mesh)
   return model, mesh, state, step, mesh_lib.put_batch(batch, mesh)
 
 

@@ -1,13 +1,15 @@
 """dlcore's train step vs a minimal hand-written `jax.jit` step: same model, batch, optimizer.
 
   python -m benchmarks.train_step_overhead [--model mlp|cnn|both] [--batch_size 128]
-      [--steps 200] [--warmup 20] [--repeats 5] [--devices 0] [--data_dir DIR] [--no_data] [--ablate]
+      [--steps 200] [--warmup 20] [--repeats 5] [--devices 0] [--data_dir DIR] [--no_data]
+      [--ablate]
 
-dlcore side: `compile_train_step(make_train_step(loss_fn), mesh)` with the state, loss_fn and
-mesh that `experiments.classification.setup` builds from configs/mnist_{mlp,cnn}.py (when MNIST
-is found via --data_dir / $DLCORE_DATA_DIR / ../shared/data; otherwise the same pieces are built
-directly with an MNIST-shaped DatasetInfo and a random uint8 batch, also forced by --no_data: the
-step does not care where the batch came from).
+dlcore side: `compile_train_step(make_train_step(train_loss(objective)), mesh)` with the initial
+state, objective and mesh that `experiments.classification.build` makes from
+configs/mnist_{mlp,cnn}.py (when MNIST is found via --data_dir / $DLCORE_DATA_DIR /
+../shared/data; otherwise the same pieces are built directly with an MNIST-shaped DatasetInfo and
+a random uint8 batch, also forced by --no_data: the step does not care where the batch came
+from).
 
 Hand-written side: the same Flax module, the preprocess math written out, `optax.adam` on the
 same schedule and hyper-parameters, `value_and_grad` of the mean integer-label cross-entropy,
@@ -18,7 +20,8 @@ Both start from the same parameters and dropout key; a 3-step check prints the l
 one device-resident batch, ending with `jax.block_until_ready`; repeats alternate between the
 implementations and the median steps/s is reported. Target: dlcore / hand-written >= 0.97.
 `--ablate` also times dlcore-step variants without the NaN guard, without the
-grad-norm metric, without metrics, to show what each part costs.
+grad-norm metric, without metrics, to show what each part costs (after checking that the variant
+with nothing removed computes exactly what `make_train_step` does).
 
 Prints one line per model: `RESULT train_step_ratio model=<m> ratio=<r>`. Exits 0 whatever the
 ratio (it is a report); non-zero only on errors.
@@ -49,13 +52,13 @@ from dlcore.data.base import ENV_DATA_DIR, DatasetInfo  # noqa: E402
 from dlcore.data.loader import TrainLoader  # noqa: E402
 from dlcore.data.preprocess import make_preprocess  # noqa: E402
 from dlcore.metrics import Average, PackedAverages  # noqa: E402
-from dlcore.train.step import _guarded_update  # noqa: E402
 from dlcore.models import build_model  # noqa: E402
 from dlcore.optim.builder import build_optimizer, build_schedule  # noqa: E402
-from dlcore.train import mesh as mesh_lib  # noqa: E402
+from dlcore.train import mesh as mesh_lib, supervised  # noqa: E402
 from dlcore.train.loop import LoopSettings  # noqa: E402
-from dlcore.train.state import TrainState  # noqa: E402
-from dlcore.train.step import compile_train_step, make_train_step  # noqa: E402
+from dlcore.train.state import MODEL, TrainState  # noqa: E402
+from dlcore.train.step import (DEFAULT_STREAMS, compile_train_step, global_norm,  # noqa: E402
+                               keep_if_finite, make_train_step, step_rngs)
 from experiments import classification  # noqa: E402
 from launch.cli import load_config_file  # noqa: E402
 
@@ -100,7 +103,7 @@ def find_data_dir(explicit: str = "") -> pathlib.Path | None:
 def load_config(model: str, batch_size: int, devices: int, data_dir: pathlib.Path | None):
   config = load_config_file(str(REPO / CONFIGS[model]))
   config.train.batch_size = batch_size
-  config.eval.batch_size = batch_size  # setup() checks it divides over the mesh; unused here
+  config.eval.batch_size = batch_size  # build() checks it divides over the mesh; unused here
   config.mesh.num_devices = devices
   config.train.progress = False
   if data_dir is not None:
@@ -116,7 +119,7 @@ class Bench:
   mesh: Any
   model: Any
   state: TrainState
-  loss_fn: Callable
+  loss_fn: Callable        # the step's loss_fn(params, state, batch, rngs) of the objective
   info: DatasetInfo
   num_steps: int           # the schedule's length (config epochs x steps/epoch)
   host_batch: dict         # one numpy batch: uint8 images, int32 labels, float32 mask
@@ -132,17 +135,25 @@ def random_batch(batch_size: int, seed: int = 0, info: DatasetInfo = MNIST_INFO)
           "mask": np.ones((batch_size,), np.float32)}
 
 
+def initial_state(init: Callable, seed: int, mesh) -> TrainState:
+  """`init(PRNGKey(seed))` replicated on `mesh`, as `dlcore.train.loop.initial_state` places it."""
+  return jax.jit(init, out_shardings=mesh_lib.replicated(mesh))(jax.random.PRNGKey(seed))
+
+
 def build(model_name: str, batch_size: int, devices: int, data_dir: pathlib.Path | None) -> Bench:
-  """setup(config) when MNIST is present; else the same pieces with MNIST_INFO, random batch."""
+  """classification.build(config) when MNIST is present; else the same pieces with MNIST_INFO
+  and a random batch."""
   config = load_config(model_name, batch_size, devices, data_dir)
   if data_dir is not None:
-    s = classification.setup(config)
-    train = s.dataset.split("train")
-    host_batch = next(TrainLoader(train, batch_size, seed=1234))  # not s.loader: keep it fresh
-    return Bench(model_name, config, s.mesh, s.model, s.state, s.loss_fn, s.dataset.info,
-                 s.settings.num_steps, host_batch, s.dataset, s.loader, True)
+    c = classification.build(config)
+    train = c.data.dataset.split("train")
+    host_batch = next(TrainLoader(train, batch_size, seed=1234))  # not c.data.loader: fresh
+    return Bench(model_name, config, c.mesh, c.model,
+                 initial_state(c.init, int(config.seed), c.mesh),
+                 classification.train_loss(c.objective), c.data.info, c.settings.num_steps,
+                 host_batch, c.data.dataset, c.data.loader, True)
 
-  # No data: mirror classification.setup() piece by piece.
+  # No data: mirror classification.build() piece by piece.
   mesh = mesh_lib.make_mesh(int(config.mesh.num_devices))
   mesh_lib.check_batch_size(batch_size, mesh, "batch_size")
   info = MNIST_INFO
@@ -152,10 +163,10 @@ def build(model_name: str, batch_size: int, devices: int, data_dir: pathlib.Path
   tx, _ = build_optimizer(config.optimizer, num_steps)
   sample = preprocess({"inputs": jnp.zeros((2,) + info.input_shape, jnp.uint8),
                        "label": jnp.zeros((2,), jnp.int32), "mask": jnp.ones((2,), jnp.float32)})
-  state, _ = classification.init_state(model, tx, sample["inputs"], int(config.seed), mesh)
-  loss_fn = classification.make_loss_fn(config, model, preprocess)
-  return Bench(model_name, config, mesh, model, state, loss_fn, info, num_steps,
-               random_batch(batch_size))
+  init = supervised.model_init(model, tx, sample["inputs"])
+  loss_fn = classification.train_loss(classification.make_loss_fn(config, model, preprocess))
+  return Bench(model_name, config, mesh, model, initial_state(init, int(config.seed), mesh),
+               loss_fn, info, num_steps, random_batch(batch_size))
 
 
 def fresh_copy(tree, mesh):
@@ -272,34 +283,68 @@ def hand_optimizer(config, num_steps: int) -> optax.GradientTransformation:
 
 
 def make_variant_step(loss_fn, nan_guard: bool = True, grad_norm: bool = True,
-                      metrics: bool = True) -> Callable:
-  """dlcore's train step (dlcore/train/step.py) with parts removed, to locate overheads."""
+                      metrics: bool = True, streams=DEFAULT_STREAMS) -> Callable:
+  """dlcore's train step (`dlcore.train.step.make_train_step` for one part, no `collect`) with
+  parts removed, to locate overheads. With nothing removed it computes exactly what
+  `make_train_step(loss_fn)` does (`check_variant_mirrors`).
 
-  def train_step(state: TrainState, batch: dict):
-    rng = jax.random.fold_in(state.rng, state.step)
+  nan_guard=False: no finiteness test of the gradient and update norms and no `keep_if_finite`
+  (the step always advances; `nonfinite_step` still records a NaN/Inf loss, or gradient norm
+  when it is computed). grad_norm=False: no `grad_norm` metric (the guard, when kept, still
+  needs the norm). metrics=False: none of the loss function's metrics are returned.
+  """
+
+  def train_step(state: TrainState, batch: Any, *args: Any):
+    rngs = step_rngs(state.rng, state.step, streams)
+    part = state.part(MODEL)
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-    (loss, (model_state, mets)), grads = grad_fn(state.params, state.model_state, batch, rng,
-                                                 True)
-    gnorm = (jnp.sqrt(sum(jnp.vdot(g, g).real for g in jax.tree.leaves(grads)))
-             if (grad_norm or nan_guard) else None)
-    finite = jnp.isfinite(loss) & (state.nonfinite_step < 0)
+    (loss, aux), grads = grad_fn(part.params, state, batch, rngs, *args)
+    updates, opt_state = part.tx.update(grads, part.opt_state, part.params)
+    gnorm = global_norm(grads) if (grad_norm or nan_guard) else None
+    finite = (state.nonfinite_step < 0) & jnp.isfinite(loss)
     if gnorm is not None:
       finite = finite & jnp.isfinite(gnorm)
+    if nan_guard:
+      finite = finite & jnp.isfinite(global_norm(updates))
+    new = state.replace_part(MODEL, params=optax.apply_updates(part.params, updates),
+                             opt_state=opt_state,
+                             model_state=aux.get("model_state", part.model_state))
+    if "extra" in aux:
+      new = new.replace(extra=aux["extra"])
     if nan_guard:  # the real guard (lax.cond on CPU, fused select on GPU/TPU)
-      params, opt_state, model_state = _guarded_update(finite, state, grads, model_state)
+      parts, extra = keep_if_finite(finite, (new.parts, new.extra), (state.parts, state.extra))
+      step = state.step + finite.astype(state.step.dtype)
     else:
-      updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
-      params = optax.apply_updates(state.params, updates)
-    nonfinite_step = jnp.where((state.nonfinite_step < 0) & ~finite, state.step,
-                               state.nonfinite_step)
-    out = dict(mets) if metrics else {}
+      parts, extra, step = new.parts, new.extra, state.step + 1
+    out = dict(aux["metrics"]) if metrics else {}
     if grad_norm:
-      out["grad_norm"] = Average(total=gnorm, count=jnp.ones((), jnp.float32))
-    new_state = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
-                              model_state=model_state, nonfinite_step=nonfinite_step)
+      out["grad_norm"] = Average(gnorm, jnp.ones((), jnp.float32))
+    new_state = state.replace(
+        parts=parts, extra=extra, step=step,
+        nonfinite_step=jnp.where((state.nonfinite_step < 0) & ~finite, state.step,
+                                 state.nonfinite_step))
     return new_state, (PackedAverages.pack(out) if out else out)
 
   return train_step
+
+
+def check_variant_mirrors(loss_fn, state: TrainState, batch: dict, n: int = 3) -> float:
+  """n steps of `make_variant_step(loss_fn)` (nothing removed) and of `make_train_step(loss_fn)`
+  from the same state: every array of the states and the metrics must be bitwise equal (else
+  SystemExit: the ablations would no longer measure dlcore's step). Returns 0.0."""
+  a = b = jax.device_get(state)
+  variant, real = jax.jit(make_variant_step(loss_fn)), jax.jit(make_train_step(loss_fn))
+  for i in range(n):
+    a, ma = variant(a, batch)
+    b, mb = real(b, batch)
+    for what, x, y in (("state", a, b), ("metrics", ma.unpack(), mb.unpack())):
+      same = jax.tree.map(lambda u, v: bool(np.array_equal(np.asarray(u), np.asarray(v),
+                                                           equal_nan=True)), x, y)
+      if jax.tree.structure(x) != jax.tree.structure(y) or not all(jax.tree.leaves(same)):
+        raise SystemExit(f"make_variant_step (nothing removed) differs from make_train_step in "
+                         f"its {what} after step {i + 1}: update benchmarks/"
+                         f"train_step_overhead.py to mirror dlcore/train/step.py")
+  return 0.0
 
 
 ABLATIONS = {
@@ -346,6 +391,9 @@ def bench_model(model_name: str, args, data_dir: pathlib.Path | None) -> float:
       hand_params, fresh_copy(tx.init(hand_params), b.mesh),
       mesh_lib.replicate(np.zeros((), np.int32), b.mesh), batch)
 
+  if args.ablate:
+    check_variant_mirrors(b.loss_fn, b.state, batch)
+    print("   make_variant_step with nothing removed == make_train_step (3 steps, bitwise)")
   ablation_states = {name: fresh_copy(b.state, b.mesh) for name in ABLATIONS} if args.ablate \
       else {}
   diff, dl_state = check_same_computation(b, dl_step, hand_runner.step_fn, hand_runner, b.state,

@@ -2,8 +2,9 @@
 
   python -m benchmarks.vs_pytorch [--torch_python PATH] [--steps 50] [--repeats 3]
 
-The dlcore side is the real compiled train step (`experiments.classification` pieces, adam,
-batch 128, MNIST-shaped random batch). The PyTorch side runs in a separate interpreter given by
+The dlcore side is the real compiled train step (`make_train_step(train_loss(objective))` of
+`experiments.classification`, built as `benchmarks.train_step_overhead.build` does: adam, batch
+128, MNIST-shaped random batch). The PyTorch side runs in a separate interpreter given by
 --torch_python (PyTorch is not a dlcore dependency; e.g. a Python 3.11 venv with
 `pip install torch==2.13.0`). Prints steps/s for both and the ratio dlcore/PyTorch.
 """

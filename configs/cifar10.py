@@ -27,7 +27,7 @@ Curriculum: DS-2, ARC-6..12, REG-6, OPT-4, SCH-4, REG-1.
 
 import ml_collections
 
-from dlcore.optim import optimizer_config
+from configs.defaults import cnn_zoo
 
 D = ml_collections.ConfigDict
 ARCHS = ("lenet5", "alexnet", "googlenet", "simple_cnn", "densenet121", "densenet169") + tuple(
@@ -62,34 +62,15 @@ def model_config(arch: str) -> ml_collections.ConfigDict:
   return D(fixed[arch])
 
 
-def learning_rate(arch: str) -> float:
-  """0.1 for the BN networks; 0.01 for AlexNet and the VGGs without BN, as in their papers
-  (at 0.1 they diverge within a few steps)."""
-  plain = arch == "alexnet" or (arch.startswith("vgg") and not arch.endswith("_bn"))
-  return 0.01 if plain else 0.1
-
-
 def get_config(arch: str = "resnet20") -> ml_collections.ConfigDict:
-  c = D()
+  c = cnn_zoo.get_config(arch)
   c.name = f"cifar10_{arch}"
-  c.experiment = "classification"
-  c.seed = 0
   c.data = D(dict(
       name="cifar10", data_dir="", tfds_data_dir="", download=False, validation_split="",
       normalize="standardize", flatten=False, one_hot=False,
       augment=D(dict(random_crop_padding=4, horizontal_flip=True, max_shift=0))))
   c.model = model_config(arch)
-  c.loss = D(dict(name="cross_entropy", reduction="mean", l1_penalty=0.0, l2_penalty=0.0,
-                  aux_weight=0.3))
-  c.metrics = ("accuracy", "top5_accuracy")
-  c.optimizer = optimizer_config("nesterov", learning_rate(arch), schedule="cosine",
-                                 momentum=0.9, l2_coupled=5e-4)
-  c.train = D(dict(batch_size=128, num_epochs=200, num_steps=0, log_every=100, eval_every=0,
-                   checkpoint_every=0, max_checkpoints=3, progress=True))
-  c.eval = D(dict(split="test", test_split="test", batch_size=1000,
-                  reports=("per_class", "calibration"),
-                  inspect=("confusion_matrix", "error_gallery", "grad_cam"), inspect_images=8))
-  c.early_stopping = D(dict(metric="accuracy", mode="max", patience=0, min_delta=0.0,
-                            restore_best=False))
-  c.mesh = D(dict(num_devices=0))
+  c.optimizer.l2_coupled = 5e-4
+  c.train.num_epochs = 200
+  c.eval.reports = ("per_class", "calibration")
   return c

@@ -20,33 +20,16 @@ Curriculum: LOSS-26 (knowledge distillation, Hinton et al. 2015: alpha T^2 KL(so
 
 import ml_collections
 
-from dlcore.optim import optimizer_config
+from configs import digits_mlp
 
 
 def get_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = digits_mlp.get_config()  # the teacher's config: the same data splits and training
   c.name = "digits_distillation"
-  c.experiment = "classification"
-  c.seed = 0
-  c.data = ml_collections.ConfigDict(dict(  # the teacher's data section: the same splits
-      name="digits", data_dir="", test_size=0.2, validation_size=0.1, seed=0,
-      normalize="unit", flatten=True, one_hot=False))
-  c.model = ml_collections.ConfigDict(dict(
-      name="mlp", features=(32,), activation="relu", dropout_rate=0.0,
-      dropout_mode="inverted", batch_norm=False, layer_norm=False))
-  c.loss = ml_collections.ConfigDict(dict(
-      name="cross_entropy", reduction="mean", l1_penalty=0.0, l2_penalty=0.0))
+  c.model.update(features=(32,), dropout_rate=0.0)
   c.distillation = ml_collections.ConfigDict(dict(  # teacher_workdir='' turns distillation off
       teacher_config="configs/digits_mlp.py", teacher_workdir="runs/digits_mlp",
       temperature=4.0, alpha=0.5))
-  c.metrics = ("accuracy",)
-  c.optimizer = optimizer_config("adam", 2e-3, schedule="cosine")
-  c.train = ml_collections.ConfigDict(dict(
-      batch_size=64, num_epochs=40, num_steps=0, log_every=100, eval_every=0,
-      checkpoint_every=0, max_checkpoints=3, progress=True))
-  c.eval = ml_collections.ConfigDict(dict(
-      split="validation", test_split="test", batch_size=256, reports=("per_class",)))
-  c.early_stopping = ml_collections.ConfigDict(dict(
-      metric="accuracy", mode="max", patience=0, min_delta=0.0, restore_best=True))
-  c.mesh = ml_collections.ConfigDict(dict(num_devices=0))
+  c.eval.reports = ("per_class",)
+  c.early_stopping.update(metric="accuracy", mode="max")
   return c

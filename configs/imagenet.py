@@ -17,7 +17,8 @@ ImageNet shape (tests/test_cnn_zoo_configs.py).
 Recipe (He et al. 2015 / Goyal et al. 2017, canonical, not from seed): SGD with Nesterov momentum
 0.9, lr 0.1 per 256 images (0.01 for AlexNet and the VGGs without BN) with 5 epochs of linear
 warmup then cosine decay over 90 epochs, coupled L2 1e-4 on the kernels, batch 256, bfloat16
-compute with float32 parameters, GoogLeNet's auxiliary losses weighted 0.3. Scale `optimizer.learning_rate` with the batch.
+compute with float32 parameters, GoogLeNet's auxiliary losses weighted 0.3. Scale
+`optimizer.learning_rate` with the batch.
 
 Command:  python -m launch.train --config configs/imagenet.py:resnet50 --workdir runs/in_r50 \
             --config.data.data_dir=~/tensorflow_datasets
@@ -29,7 +30,7 @@ Curriculum: DS-4, ARC-8..12, REG-6, OPT-4, SCH-5, REG-1.
 
 import ml_collections
 
-from dlcore.optim import optimizer_config
+from configs.defaults import cnn_zoo
 
 D = ml_collections.ConfigDict
 ARCHS = ("alexnet", "googlenet", "densenet121", "densenet169") + tuple(
@@ -54,35 +55,18 @@ def model_config(arch: str) -> ml_collections.ConfigDict:
   return D(dict(m, dtype="bfloat16"))
 
 
-def learning_rate(arch: str) -> float:
-  """0.1 for the BN networks; 0.01 for AlexNet and the VGGs without BN, as in their papers
-  (at 0.1 they diverge within a few steps)."""
-  plain = arch == "alexnet" or (arch.startswith("vgg") and not arch.endswith("_bn"))
-  return 0.01 if plain else 0.1
-
-
 def get_config(arch: str = "resnet50") -> ml_collections.ConfigDict:
-  c = D()
+  c = cnn_zoo.get_config(arch)
   c.name = f"imagenet_{arch}"
-  c.experiment = "classification"
-  c.seed = 0
   c.data = D(dict(
       name="imagenet2012", data_dir="", tfds_data_dir="", download=False, resize_size=256,
       crop_size=224, num_workers=16, normalize="standardize", flatten=False, one_hot=False,
       augment=D(dict(random_crop_size=224, random_crop_padding=0, horizontal_flip=True,
                      max_shift=0))))
   c.model = model_config(arch)
-  c.loss = D(dict(name="cross_entropy", reduction="mean", l1_penalty=0.0, l2_penalty=0.0,
-                  aux_weight=0.3))
-  c.metrics = ("accuracy", "top5_accuracy")
-  c.optimizer = optimizer_config("nesterov", learning_rate(arch), schedule="warmup_cosine",
-                                 momentum=0.9, l2_coupled=1e-4)
+  c.optimizer.l2_coupled = 1e-4
+  c.optimizer.schedule.name = "warmup_cosine"
   c.optimizer.schedule.warmup_steps = 5 * 5005  # 5 epochs of 1,281,167 / 256 steps
-  c.train = D(dict(batch_size=256, num_epochs=90, num_steps=0, log_every=500, eval_every=0,
-                   checkpoint_every=2000, max_checkpoints=3, progress=True))
-  c.eval = D(dict(split="test", test_split="test", batch_size=500, reports=("calibration",),
-                  inspect=("confusion_matrix", "error_gallery", "grad_cam"), inspect_images=8))
-  c.early_stopping = D(dict(metric="accuracy", mode="max", patience=0, min_delta=0.0,
-                            restore_best=False))
-  c.mesh = D(dict(num_devices=0))
+  c.train.update(batch_size=256, num_epochs=90, log_every=500, checkpoint_every=2000)
+  c.eval.update(batch_size=500, reports=("calibration",))
   return c

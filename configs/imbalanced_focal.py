@@ -14,40 +14,26 @@ Time:     about 35 s on the reference 2-core CPU (three trainings of 360 steps).
 
 import ml_collections
 
+from configs.defaults import classification, comparison
 from dlcore.optim import optimizer_config
+
+D = ml_collections.ConfigDict
 
 
 def get_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = comparison.get_config(classification.get_plain_config())
   c.name = "imbalanced_focal"
   c.title = "Exercise 11.2.7: cross-entropy vs focal loss on imbalanced data"
-  c.experiment = "comparison"
-  c.base_experiment = "classification"
   c.report_per_class = True
-  c.seed = 0
-  c.data = ml_collections.ConfigDict(dict(
-      name="imbalanced", data_dir="", seed=0, validation_size=0, normalize="none",
-      flatten=True, one_hot=False))
-  c.model = ml_collections.ConfigDict(dict(
-      name="mlp", features=(64,), activation="relu", dropout_rate=0.0, batch_norm=False))
-  c.loss = ml_collections.ConfigDict(dict(name="binary_cross_entropy", reduction="mean"))
-  c.metrics = ("accuracy",)
+  c.data = classification.data_config("imbalanced")
+  c.model.features = (64,)
+  c.loss.name = "binary_cross_entropy"
+  c.loss.components = D(dict(binary_cross_entropy=D(dict(weight=0.5)),
+                             binary_focal=D(dict(weight=0.5))))
   c.optimizer = optimizer_config("adam", 1e-3)
-  c.train = ml_collections.ConfigDict(dict(
-      batch_size=64, num_epochs=30, num_steps=0, log_every=50, eval_every=0,
-      checkpoint_every=0, max_checkpoints=1, progress=False))
-  c.eval = ml_collections.ConfigDict(dict(
-      split="test", test_split="test", batch_size=200, reports=("per_class", "roc_auc")))
-  c.mesh = ml_collections.ConfigDict(dict(num_devices=0))
-  c.variants = ml_collections.ConfigDict(dict(
-      cross_entropy=ml_collections.ConfigDict(dict(
-          loss=ml_collections.ConfigDict(dict(name="binary_cross_entropy")))),
-      focal=ml_collections.ConfigDict(dict(
-          loss=ml_collections.ConfigDict(dict(name="binary_focal")))),
-      combined=ml_collections.ConfigDict(dict(
-          loss=ml_collections.ConfigDict(dict(name="weighted_sum")))),
-  ))
-  c.loss.components = ml_collections.ConfigDict(dict(
-      binary_cross_entropy=ml_collections.ConfigDict(dict(weight=0.5)),
-      binary_focal=ml_collections.ConfigDict(dict(weight=0.5))))
+  c.train.update(batch_size=64, num_epochs=30, log_every=50, max_checkpoints=1, progress=False)
+  c.eval.update(batch_size=200, reports=("per_class", "roc_auc"))
+  c.variants = D({variant: D(dict(loss=D(dict(name=loss)))) for variant, loss in (
+      ("cross_entropy", "binary_cross_entropy"), ("focal", "binary_focal"),
+      ("combined", "weighted_sum"))})
   return c

@@ -15,13 +15,13 @@ Time:     about 3.5 min on the reference 2-core CPU (13 s + 35 s + 2 min 39 s).
 
 import ml_collections
 
+from configs.defaults import suite
+
 
 def get_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = suite.get_config()
   c.name = "loss_functions"
   c.title = "Exercise 11.2.7: loss functions"
-  c.experiment = "suite"
-  c.data_dir = ""
   c.runs = ml_collections.ConfigDict(dict(
       regression="configs/regression_losses.py", imbalanced="configs/imbalanced_focal.py",
       retrieval="configs/mnist_triplet.py"))

@@ -14,27 +14,20 @@ Time:     8 s on the reference 2-core CPU.
 
 import ml_collections
 
+from configs.defaults import classification
 from dlcore.optim import optimizer_config
 
 
 def get_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = classification.get_plain_config()
   c.name = "mlp_4841"
-  c.experiment = "classification"
   c.seed = 42
-  c.data = ml_collections.ConfigDict(dict(
-      name="sum4", data_dir="", seed=42, validation_size=0, normalize="none", flatten=True,
-      one_hot=False))
-  c.model = ml_collections.ConfigDict(dict(
-      name="mlp", features=(8, 4), activation="relu", dropout_rate=0.0, batch_norm=False,
-      kernel_init="he_normal_seed", bias_init="zeros"))
-  c.loss = ml_collections.ConfigDict(dict(name="binary_cross_entropy", reduction="mean"))
-  c.metrics = ("accuracy",)
+  c.data = classification.data_config("sum4", seed=42)
+  c.model.update(features=(8, 4), kernel_init="he_normal_seed", bias_init="zeros")
+  c.loss.name = "binary_cross_entropy"
   c.optimizer = optimizer_config("sgd", 0.01, schedule="constant")
   # Full batch: one step per epoch over all 1000 examples (no shuffling effect on the gradient).
-  c.train = ml_collections.ConfigDict(dict(
-      batch_size=1000, num_epochs=1000, num_steps=0, log_every=100, eval_every=100,
-      checkpoint_every=500, max_checkpoints=2, progress=False))
-  c.eval = ml_collections.ConfigDict(dict(split="test", test_split="test", batch_size=8))
-  c.mesh = ml_collections.ConfigDict(dict(num_devices=0))
+  c.train.update(batch_size=1000, num_epochs=1000, eval_every=100, checkpoint_every=500,
+                 max_checkpoints=2, progress=False)
+  c.eval.batch_size = 8
   return c

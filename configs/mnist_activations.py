@@ -12,31 +12,20 @@ Time:     34 s on the reference 2-core CPU (three trainings of 2,340 steps).
 
 import ml_collections
 
+from configs.defaults import classification, comparison
 from dlcore.optim import optimizer_config
+
+D = ml_collections.ConfigDict
 
 
 def get_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = comparison.get_config(classification.get_plain_config())
   c.name = "mnist_activations"
   c.title = "Exercise 11.2.1: MLP activations on MNIST"
-  c.experiment = "comparison"
-  c.base_experiment = "classification"
-  c.seed = 0
-  c.data = ml_collections.ConfigDict(dict(
-      name="mnist", data_dir="", path="", validation_size=0, seed=0, num_train=0,
-      normalize="unit", flatten=True, one_hot=False))
-  c.model = ml_collections.ConfigDict(dict(
-      name="mlp", features=(256,), activation="relu", dropout_rate=0.0, batch_norm=False,
-      kernel_init="xavier_uniform"))
-  c.loss = ml_collections.ConfigDict(dict(name="cross_entropy", reduction="mean"))
-  c.metrics = ("accuracy",)
+  c.data.normalize = "unit"
+  c.model.update(features=(256,), kernel_init="xavier_uniform")
   c.optimizer = optimizer_config("sgd", 0.1, schedule="constant")
-  c.train = ml_collections.ConfigDict(dict(
-      batch_size=128, num_epochs=5, num_steps=0, log_every=100, eval_every=0,
-      checkpoint_every=0, max_checkpoints=2, progress=True))
-  c.eval = ml_collections.ConfigDict(dict(split="test", test_split="test", batch_size=1000))
-  c.mesh = ml_collections.ConfigDict(dict(num_devices=0))
-  c.variants = ml_collections.ConfigDict({
-      act: ml_collections.ConfigDict(dict(model=ml_collections.ConfigDict(dict(activation=act))))
-      for act in ("sigmoid", "tanh", "relu")})
+  c.train.update(num_epochs=5, max_checkpoints=2)
+  c.variants = D({act: D(dict(model=D(dict(activation=act))))
+                  for act in ("sigmoid", "tanh", "relu")})
   return c

@@ -23,37 +23,17 @@ Curriculum: project 002 §11.3, INF-4, HPO-5, ARC-2, ARC-6, ARC-7, ARC-11, LAY-1
 
 import ml_collections
 
-from dlcore.optim import optimizer_config
+from configs import mnist_lenet5, mnist_resnet
+from configs.defaults import comparison
 
 D = ml_collections.ConfigDict
 
 
 def get_config() -> ml_collections.ConfigDict:
-  c = D()
+  c = comparison.get_config(mnist_lenet5.get_config())  # the base: the lenet5 variant
   c.name = "mnist_image_system"
   c.title = "Project 11.3: image classification system on MNIST"
-  c.experiment = "comparison"
-  c.base_experiment = "classification"
-  c.seed = 0
-  c.data = D(dict(
-      name="mnist", data_dir="", path="", validation_size=0, seed=0, num_train=0,
-      normalize="standardize", flatten=False, one_hot=False,
-      augment=D(dict(random_crop_padding=0, horizontal_flip=False, max_shift=2))))
-  c.model = D(dict(name="lenet5", pad_to=32, activation="tanh", pooling="avg",
-                   batch_norm=False, dropout_rate=0.0))
-  c.loss = D(dict(name="cross_entropy", reduction="mean", l1_penalty=0.0, l2_penalty=0.0))
-  c.metrics = ("accuracy",)
-  c.optimizer = optimizer_config("adam", 2e-3, schedule="cosine")
-  c.train = D(dict(batch_size=128, num_epochs=15, num_steps=0, log_every=200, eval_every=0,
-                   checkpoint_every=0, max_checkpoints=3, progress=True))
-  c.eval = D(dict(split="test", test_split="test", batch_size=1000, reports=("per_class",),
-                  inspect=("confusion_matrix", "error_gallery", "feature_maps", "grad_cam"),
-                  inspect_images=8))
-  c.early_stopping = D(dict(metric="loss", mode="min", patience=0, min_delta=0.0,
-                            restore_best=False))
-  c.mesh = D(dict(num_devices=0))
-  resnet_opt = optimizer_config("adamw", 2e-3, schedule="warmup_cosine", weight_decay=1e-4)
-  resnet_opt.schedule.warmup_steps = 200
+  resnet = mnist_resnet.get_config()
   c.variants = D(dict(
       mlp=D(dict(replace=("model",), data=D(dict(flatten=True)), train=D(dict(num_epochs=10)),
                  model=D(dict(name="mlp", features=(512, 256), activation="relu",
@@ -62,9 +42,8 @@ def get_config() -> ml_collections.ConfigDict:
                         model=D(dict(name="simple_cnn", features=(32, 64), activation="relu",
                                      batch_norm=True, dropout_rate=0.25)))),
       lenet5=D(dict()),
-      resnet=D(dict(replace=("model", "optimizer"), train=D(dict(num_epochs=5)),
-                    model=D(dict(name="cifar_resnet", depth=20, width=16, shortcut="A",
-                                 zero_init_residual=False)),
-                    optimizer=resnet_opt)),
+      resnet=D(dict(replace=("model", "optimizer"),
+                    train=D(dict(num_epochs=resnet.train.num_epochs)),
+                    model=resnet.model, optimizer=resnet.optimizer)),
   ))
   return c

@@ -16,29 +16,13 @@ Curriculum: LOSS-9, ARC-6.
 
 import ml_collections
 
+from configs.defaults import retrieval
 from dlcore.optim import optimizer_config
 
 
 def get_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = retrieval.get_config()
   c.name = "mnist_triplet"
-  c.experiment = "retrieval"
-  c.seed = 0
-  c.embedding_dim = 32
-  c.recall_ks = (1, 5)
-  c.data = ml_collections.ConfigDict(dict(
-      name="mnist", data_dir="", path="", validation_size=0, seed=0, num_train=0, num_test=0,
-      normalize="standardize", flatten=False, one_hot=False))
-  c.model = ml_collections.ConfigDict(dict(
-      name="simple_cnn", features=(32, 64), activation="relu", dropout_rate=0.0,
-      batch_norm=False, hidden=0))
-  c.loss = ml_collections.ConfigDict(dict(
-      name="triplet", margin=0.2, mining="batch_hard", squared=False, reduction="mean"))
-  c.metrics = ()
   c.optimizer = optimizer_config("adam", 1e-3, schedule="constant")
-  c.train = ml_collections.ConfigDict(dict(
-      batch_size=256, num_epochs=2, num_steps=0, log_every=50, eval_every=0,
-      checkpoint_every=0, max_checkpoints=1, progress=True))
-  c.eval = ml_collections.ConfigDict(dict(split="test", test_split="test", batch_size=1000))
-  c.mesh = ml_collections.ConfigDict(dict(num_devices=0))
+  c.train.update(batch_size=256, num_epochs=2, log_every=50, max_checkpoints=1)
   return c

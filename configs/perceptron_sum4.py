@@ -8,14 +8,10 @@ Time:     5 s on the reference 2-core CPU (converges in epoch 46).
 
 import ml_collections
 
+from configs.defaults import perceptron
+
 
 def get_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = perceptron.get_config()
   c.name = "perceptron_sum4"
-  c.experiment = "perceptron"
-  c.seed = 0
-  c.data = ml_collections.ConfigDict(dict(name="sum4", data_dir="", seed=42, validation_size=0))
-  c.model = ml_collections.ConfigDict(dict(name="perceptron"))
-  c.perceptron = ml_collections.ConfigDict(dict(learning_rate=1.0, max_epochs=100))
-  c.eval = ml_collections.ConfigDict(dict(test_split="test"))
   return c

@@ -8,14 +8,11 @@ Time:     4 s on the reference 2-core CPU.
 
 import ml_collections
 
+from configs.defaults import perceptron
+
 
 def get_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = perceptron.get_config()
   c.name = "perceptron_xor"
-  c.experiment = "perceptron"
-  c.seed = 0
-  c.data = ml_collections.ConfigDict(dict(name="xor", data_dir="", seed=0, validation_size=0))
-  c.model = ml_collections.ConfigDict(dict(name="perceptron"))
-  c.perceptron = ml_collections.ConfigDict(dict(learning_rate=1.0, max_epochs=100))
-  c.eval = ml_collections.ConfigDict(dict(test_split="test"))
+  c.data.update(name="xor", seed=0)
   return c

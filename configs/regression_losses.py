@@ -12,32 +12,20 @@ Time:     13 s on the reference 2-core CPU (three trainings of 2,000 full-batch 
 
 import ml_collections
 
+from configs.defaults import comparison, regression
 from dlcore.optim import optimizer_config
+
+D = ml_collections.ConfigDict
 
 
 def get_config() -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  c = comparison.get_config(regression.get_config())
   c.name = "regression_losses"
   c.title = "Exercise 11.2.7: MSE vs MAE vs Huber under outliers"
-  c.experiment = "comparison"
-  c.base_experiment = "regression"
   c.report_train_split = True
-  c.seed = 0
-  c.data = ml_collections.ConfigDict(dict(
-      name="regression_outliers", data_dir="", seed=0, validation_size=0, num_train=200,
-      num_test=100, outlier_fraction=0.1, normalize="none", flatten=True, one_hot=False))
-  c.model = ml_collections.ConfigDict(dict(
-      name="mlp", features=(), activation="identity", dropout_rate=0.0, batch_norm=False))
-  c.loss = ml_collections.ConfigDict(dict(name="mse", reduction="mean"))
-  c.metrics = ("mae", "mse")
   c.optimizer = optimizer_config("sgd", 0.05, schedule="constant")
-  c.train = ml_collections.ConfigDict(dict(
-      batch_size=200, num_epochs=0, num_steps=2000, log_every=100, eval_every=200,
-      checkpoint_every=2000, max_checkpoints=1, progress=False))
-  c.eval = ml_collections.ConfigDict(dict(
-      split="test", test_split="test", batch_size=104, reports=("regression",)))
-  c.mesh = ml_collections.ConfigDict(dict(num_devices=0))
-  c.variants = ml_collections.ConfigDict({
-      name: ml_collections.ConfigDict(dict(loss=ml_collections.ConfigDict(dict(name=name))))
-      for name in ("mse", "mae", "huber")})
+  c.train.update(batch_size=200, num_epochs=0, num_steps=2000, eval_every=200,
+                 checkpoint_every=2000, max_checkpoints=1, progress=False)
+  c.eval.batch_size = 104
+  c.variants = D({name: D(dict(loss=D(dict(name=name)))) for name in ("mse", "mae", "huber")})
   return c

@@ -23,8 +23,10 @@ class Registry(Generic[T]):
   ... def make_mlp(**kw): ...
   """
 
-  def __init__(self, kind: str):
+  def __init__(self, kind: str, plural: str | None = None):
     self.kind = kind
+    # 'loss' -> 'losses', 'model' -> 'models' (for "Valid losses: ..." in errors).
+    self.plural = plural or (kind + "es" if kind.endswith(("s", "x", "sh", "ch")) else kind + "s")
     self._items: dict[str, T] = {}
 
   def register(self, name: str) -> Callable[[T], T]:
@@ -46,7 +48,7 @@ class Registry(Generic[T]):
       hint = closest(name, self._items)
       did_you_mean = f" Did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
       raise ConfigError(
-          f"Unknown {self.kind} {name!r}.{did_you_mean} Valid {self.kind}s: "
+          f"Unknown {self.kind} {name!r}.{did_you_mean} Valid {self.plural}: "
           f"{', '.join(sorted(self._items))}.") from None
 
   def __contains__(self, name: str) -> bool:

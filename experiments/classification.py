@@ -1,47 +1,50 @@
-"""Supervised trainer for classification (and regression): MLPs, CNNs, ... on any dataset.
+"""Supervised classification (and regression): MLPs, CNNs, ... on any dataset.
 
-Builds everything from the config (data, model, loss, metrics, optimizer, mesh), then runs the
-shared loop of `dlcore.train.loop`. Also registered as 'regression' (loss 'mse', metrics mse/mae).
+`make_task(config)` builds the data, model, loss, metrics and optimizer of a config and returns
+the `Task` the shared loop runs. Also registered as 'regression' (loss 'mse', metrics mse/mae).
+
+Evaluator types for `config.evals` (default: `supervised.standard_evals`):
+  metrics  the loss and `config.metrics` over every example of `split`;
+  reports  whole-split reports by name (`names`: per_class, roc_auc, calibration, regression),
+           also written to <workdir>/reports.json;
+  inspect  pictures by name (`names`: confusion_matrix, error_gallery, feature_maps, grad_cam;
+           `images`) into <workdir>/inspect/.
 
 Knowledge distillation (LOSS-26, Hinton et al. 2015; canonical, not from seed): a non-empty
 `config.distillation.teacher_workdir` restores the teacher trained with
-`config.distillation.teacher_config` and trains the student on
-alpha T^2 KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) CE(s, y) (see `load_teacher`).
+`config.distillation.teacher_config`; the student trains on
+alpha T^2 KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) CE(s, y). The teacher's variables are the
+step's extra jit argument (`Task.step_args`), never constants of the compiled program.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import pathlib
-import runpy
 from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-from rich.console import Console
+from jax.sharding import Mesh
 
-from dlcore.data import Dataset, load_dataset
-from dlcore.data.loader import TrainLoader
+from dlcore.config import cfg_get, load_config_file
+from dlcore.data import Dataset
 from dlcore.data.preprocess import make_preprocess
 from dlcore.errors import ConfigError
+from dlcore.evals import Evaluator, parse_evals, split_metrics
+from dlcore.evals.inspection import check_names, write_inspections
+from dlcore.evals.split_metrics import predict_split
 from dlcore.losses import build_loss, distillation_loss, l1_penalty, l2_penalty, reduce_loss
-from dlcore.metrics import METRICS, Average, predicted_class
+from dlcore.metrics import METRICS, Average, PackedAverages
 from dlcore.metrics.reports import compute_reports
 from dlcore.models import build_model
 from dlcore.optim import build_optimizer
-from dlcore.train import loop, mesh as mesh_lib
-from dlcore.train.checkpoint import Checkpointer
-from dlcore.train.early_stopping import EarlyStopping
-from dlcore.train.metric_logger import MetricLogger
-from dlcore.train.state import TrainState
-from dlcore.train.step import (compile_eval_step, compile_train_step, make_eval_step,
-                               make_train_step)
-from experiments import common, inspection
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
+from dlcore.train import mesh as mesh_lib, supervised
+from dlcore.train.loop import LoopSettings
+from dlcore.train.step import compile_eval_step, make_train_step
+from dlcore.train.task import Task
+from dlcore.train.warm_start import graft, read_checkpoint, saved_part
 
 
 @dataclasses.dataclass
@@ -61,66 +64,34 @@ class Teacher:
     return jax.lax.stop_gradient(self.model.apply(variables, inputs, train=False))
 
 
-@dataclasses.dataclass
-class Setup:
-  dataset: Dataset
-  mesh: Any
-  model: Any
-  state: TrainState
-  loader: TrainLoader
-  settings: loop.LoopSettings
-  loss_fn: Callable
-  config: Any = None
-  teacher: Teacher | None = None
-
-
 def num_outputs(dataset: Dataset) -> int:
   return dataset.info.num_classes if dataset.info.task == "multiclass" else 1
 
 
-AUX_OUTPUTS = "aux_outputs"  # collection where models sow auxiliary-head logits (LAY-20)
-
-
-def apply_model(model, params, model_state, inputs, rng, train: bool):
-  """(outputs, new model state, aux outputs).
-
-  Mutable collections (e.g. batch_stats) update only in training. In training, logits that the
-  model sows into the `aux_outputs` collection (GoogLeNet's auxiliary classifiers) come back as
-  a flat tuple; in eval (and for models without auxiliary heads) the tuple is empty.
-  """
-  variables = {"params": params, **model_state}
-  if not train:
-    return model.apply(variables, inputs, train=False, rngs={"dropout": rng}), model_state, ()
-  out, updates = model.apply(variables, inputs, train=True, rngs={"dropout": rng},
-                             mutable=[*model_state, AUX_OUTPUTS])
-  updates = dict(updates)
-  aux = tuple(jax.tree.leaves(updates.pop(AUX_OUTPUTS, {})))
-  return out, {**model_state, **updates}, aux
-
-
 def make_loss_fn(config, model, preprocess, teacher: Teacher | None = None) -> Callable:
-  """loss_fn(params, model_state, batch, rng, train, teacher_variables=None)
-  -> (loss, (model_state, metrics)).
+  """objective(params, model_state, batch, rng, train, teacher_variables=None)
+  -> (loss, (model_state, metrics)); `rng` is the step's `dropout` key (dropout and
+  data.augment draw from it).
 
   With a `teacher` (LOSS-26) the per-example loss, in training and in eval (so the reported
   'loss' is this objective; the other metrics are the student's), is
   distillation_loss(s, stop_gradient(t), y, temperature=T, alpha=alpha)
     = alpha T^2 KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) CE(s, y),
-  t = `teacher.logits` of the same raw batch. `teacher_variables` defaults to `teacher.variables`
-  (closed over, so jit would embed them as constants); `compile_steps` passes them as an argument.
+  t = `teacher.logits` of the same raw batch with `teacher_variables` (default
+  `teacher.variables`; the task passes them as the step's argument).
   """
   per_example_loss = build_loss(config.loss)  # name + hyperparameters (e.g. focal gamma)
   metric_fns = {name: METRICS.get(name) for name in config.metrics}
-  reduction = config.loss.get("reduction", "mean")
-  l1 = float(config.loss.get("l1_penalty", 0.0) or 0.0)
-  l2 = float(config.loss.get("l2_penalty", 0.0) or 0.0)
-  aux_weight = float(config.loss.get("aux_weight", 0.3))
+  reduction = cfg_get(config.loss, "reduction", "mean")
+  l1 = float(cfg_get(config.loss, "l1_penalty", 0.0))
+  l2 = float(cfg_get(config.loss, "l2_penalty", 0.0))
+  aux_weight = float(cfg_get(config.loss, "aux_weight", 0.3))
 
-  def loss_fn(params, model_state, batch, rng, train: bool, teacher_variables=None):
+  def objective(params, model_state, batch, rng, train: bool, teacher_variables=None):
     raw = batch
     batch = preprocess(batch, rng, train)  # data.augment runs here, on device, in training
-    outputs, new_model_state, aux = apply_model(model, params, model_state, batch["inputs"], rng,
-                                                train)
+    outputs, new_model_state, aux = supervised.apply_model(model, params, model_state,
+                                                           batch["inputs"], rng, train)
     if teacher is None:
       per_example = per_example_loss(outputs, batch["label"])
     else:
@@ -140,87 +111,58 @@ def make_loss_fn(config, model, preprocess, teacher: Teacher | None = None) -> C
       metrics[name] = Average.from_values(fn(outputs, batch["label"]), batch["mask"])
     return loss, (new_model_state, metrics)
 
+  return objective
+
+
+def train_loss(objective: Callable) -> Callable:
+  """The step's loss function (dlcore.train.step) of a classification objective."""
+
+  def loss_fn(params, state, batch, rngs, *args):
+    loss, (model_state, metrics) = objective(params, state.model_state, batch, rngs["dropout"],
+                                             True, *args)
+    return loss, {"metrics": metrics, "model_state": model_state}
+
   return loss_fn
 
 
-def init_state(model, tx, sample_inputs, seed: int, mesh) -> tuple[TrainState, jax.Array]:
-  """The initial TrainState (replicated on `mesh`) and the init key, both from `seed`."""
-  init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
+def eval_fn(objective: Callable) -> Callable:
+  """eval_step(state, batch, *args): the objective in eval mode with `state.eval_params()` (the
+  parameter EMA when the optimizer keeps one); metric sums."""
 
-  @jax.jit
-  def init(key):
-    variables = dict(model.init({"params": key, "dropout": key}, sample_inputs, train=False))
-    variables.pop(AUX_OUTPUTS, None)  # sown at init; recomputed by every training apply
-    params = variables.pop("params")
-    return TrainState.create(apply_fn=model.apply, params=params, tx=tx, rng=train_key,
-                             model_state=dict(variables))
+  def eval_step(state, batch, *args):
+    _, (_, metrics) = objective(state.eval_params(), state.model_state, batch, state.rng, False,
+                                *args)
+    return PackedAverages.pack(metrics)
 
-  return mesh_lib.replicate(init(init_key), mesh), init_key
+  return eval_step
 
 
-def setup(config, console: Console | None = None) -> Setup:
-  mesh = mesh_lib.make_mesh(int(config.mesh.get("num_devices", 0)))
-  dataset = load_dataset(config.data)
-  mesh_lib.check_batch_size(config.train.batch_size, mesh, "train.batch_size")
-  mesh_lib.check_batch_size(config.eval.batch_size, mesh, "eval.batch_size")
-  teacher = load_teacher(config, mesh)  # before any training: a missing teacher fails here
-  for split in (config.eval.split, config.eval.test_split):
-    dataset.split(split)  # fail now, not after training, when a split is missing
-  inspection.check_names(config.eval.get("inspect", ()))  # likewise an unknown inspection
-  loader = TrainLoader(dataset.split("train"), config.train.batch_size,
-                       seed=int(config.data.get("shuffle_seed", config.seed)))
-  settings = loop.LoopSettings.from_config(config, loader.steps_per_epoch)
-
-  model = build_model(config.model, num_outputs(dataset))
-  preprocess = make_preprocess(config.data, dataset.info)
-  tx, _ = build_optimizer(config.optimizer, settings.num_steps)
-  raw = ({k: jnp.asarray(v[:2]) for k, v in dataset.split("train").items()}
-         | {"mask": jnp.ones((2,), jnp.float32)})
-  state, init_key = init_state(model, tx, preprocess(raw)["inputs"], int(config.seed), mesh)
-  loss_fn = make_loss_fn(config, model, preprocess, teacher)
-  try:  # shapes only: a loss that does not fit the task fails here with one clear line
-    jax.eval_shape(lambda st: loss_fn(st.params, st.model_state, raw, init_key, False), state)
-  except (TypeError, ValueError) as e:
-    first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-    raise ConfigError(
-        f"loss {config.loss.name!r} or metrics {tuple(config.metrics)} do not fit the model "
-        f"outputs ({num_outputs(dataset)} per example) and labels of the {dataset.info.task} "
-        f"dataset {dataset.info.name!r} ({first}); choose a loss for that task.") from None
-  return Setup(dataset, mesh, model, state, loader, settings, loss_fn, config, teacher)
-
-
-def _config_file(spec: str):
-  """get_config() of a config file, its path relative to the working directory or the repo."""
-  file = pathlib.Path(spec)
-  file = file if file.is_absolute() or file.is_file() else REPO / file
-  if not file.is_file():
-    raise ConfigError(f"distillation.teacher_config {spec} not found; give the teacher's config "
-                      f"file (e.g. configs/digits_mlp.py).")
-  return runpy.run_path(str(file))["get_config"]()
-
-
-def load_teacher(config, mesh) -> Teacher | None:
+def load_teacher(config, mesh: Mesh) -> Teacher | None:
   """LOSS-26: the teacher of `config.distillation`, or None when its teacher_workdir is empty.
 
   Keys: teacher_config (the teacher's config file), teacher_workdir (its trained workdir),
   temperature T (4.0), alpha (0.5). The teacher model is built from its config; its eval params
-  (`TrainState.eval_params`) and model state come from the latest checkpoint of teacher_workdir,
-  replicated on `mesh`. Its data must be the student's (same data.name), the student's loss
-  'cross_entropy' (the hard term). Every problem is a ConfigError raised before training.
+  (the EMA when kept) and model state come from the latest checkpoint of teacher_workdir
+  (`dlcore.train.warm_start.read_checkpoint`), replicated on `mesh`. Its data must be the
+  student's (same data.name), the student's loss 'cross_entropy' (the hard term). Every problem
+  is a ConfigError raised before training.
   """
   d = config.get("distillation", None)
-  workdir = str(d.get("teacher_workdir", "") or "") if d else ""
+  workdir = str(cfg_get(d, "teacher_workdir", "")) if d else ""
   if not workdir:
     return None
-  spec = str(d.get("teacher_config", "") or "")
-  temperature, alpha = float(d.get("temperature", 4.0)), float(d.get("alpha", 0.5))
+  spec = str(cfg_get(d, "teacher_config", ""))
+  temperature, alpha = float(cfg_get(d, "temperature", 4.0)), float(cfg_get(d, "alpha", 0.5))
   if not temperature > 0 or not 0.0 <= alpha <= 1.0:
     raise ConfigError(f"distillation needs temperature > 0 and 0 <= alpha <= 1, got "
                       f"temperature={temperature}, alpha={alpha}.")
-  if config.loss.get("name", "") != "cross_entropy":
+  if cfg_get(config.loss, "name", "") != "cross_entropy":
     raise ConfigError(f"distillation replaces loss {config.loss.get('name')!r} by "
                       f"alpha T^2 KL + (1 - alpha) cross-entropy; set loss.name='cross_entropy'.")
-  teacher_config = _config_file(spec)
+  try:
+    teacher_config = load_config_file(spec)
+  except ConfigError as e:
+    raise ConfigError(f"distillation.teacher_config: {e}") from None
   if teacher_config.data.name != config.data.name:
     raise ConfigError(f"the teacher ({spec}) is trained on data.name="
                       f"{teacher_config.data.name!r} but the student on {config.data.name!r}; "
@@ -230,141 +172,157 @@ def load_teacher(config, mesh) -> Teacher | None:
     raise ConfigError(f"distillation.teacher_workdir {workdir} has no checkpoint; train the "
                       f"teacher first: .venv/bin/python -m launch.train --config {spec} "
                       f"--workdir {workdir}")
-  ts, step, state = _restore_latest(teacher_config, workdir)
-  return Teacher(ts.model, mesh_lib.replicate(state.eval_variables(), mesh),
-                 make_preprocess(teacher_config.data, ts.dataset.info), temperature, alpha, step)
+  t = build(teacher_config)
+  step, saved = read_checkpoint(workdir, "latest")
+  part = saved_part(saved, "model", workdir)
+  template = jax.eval_shape(t.init, jax.random.PRNGKey(0)).part()
+  ema = _find(part.get("opt_state"), "ema_params")
+  variables = graft(template.variables(),
+                    {"params": part["params"] if ema is None else ema,
+                     **part.get("model_state", {})},
+                    f"the teacher from {workdir}")
+  return Teacher(t.model, mesh_lib.replicate(variables, mesh), t.data.preprocess, temperature,
+                 alpha, step)
 
 
-@dataclasses.dataclass(frozen=True)
-class _TeacherBound:
-  """step(state, batch) = jitted(state, batch, teacher_variables): the variables are an argument
-  of the compiled program, not literals embedded in it."""
-  jitted: Callable
-  teacher_variables: Any
-
-  def __call__(self, state, batch):
-    return self.jitted(state, batch, self.teacher_variables)
-
-  def lower(self, state, batch):
-    return self.jitted.lower(state, batch, self.teacher_variables)
-
-
-def compile_steps(s: Setup) -> tuple[Callable, Callable]:
-  """(train_step, eval_step) of `s`, jitted over its mesh (state replicated, batch sharded, the
-  train state donated). With a teacher its variables are a replicated jit argument."""
-  if s.teacher is None:
-    return (compile_train_step(make_train_step(s.loss_fn), s.mesh),
-            compile_eval_step(make_eval_step(s.loss_fn), s.mesh))
-  rep, data = mesh_lib.replicated(s.mesh), mesh_lib.batch_sharding(s.mesh)
-
-  def bind(make_step, donate):
-    def step(state, batch, teacher_variables):
-      loss_fn = functools.partial(s.loss_fn, teacher_variables=teacher_variables)
-      return make_step(loss_fn)(state, batch)
-
-    return _TeacherBound(jax.jit(step, in_shardings=(rep, data, rep), out_shardings=rep,
-                                 donate_argnums=donate), s.teacher.variables)
-
-  return bind(make_train_step, (0,)), bind(make_eval_step, ())
+def _find(tree: Any, key: str) -> Any:
+  """The first value stored under `key` in nested dicts/lists (an optax state), or None."""
+  if isinstance(tree, dict):
+    if key in tree:
+      return tree[key]
+    children = tree.values()
+  elif isinstance(tree, (list, tuple)):
+    children = tree
+  else:
+    return None
+  for child in children:
+    found = _find(child, key)
+    if found is not None:
+      return found
+  return None
 
 
-def train_and_evaluate(config, workdir: str | pathlib.Path) -> dict:
-  console = loop.make_console()
-  workdir = common.prepare_workdir(config, workdir)
-  s = setup(config, console)
-  common.print_banner(console, config, s.mesh, s.state.params, s.state.model_state)
-  info = s.dataset.info
-  console.print(f"data: {info.name} " + ", ".join(
-      f"{k}={s.dataset.num_examples(k)}" for k in s.dataset.splits) +
-                f"; {s.loader.steps_per_epoch} steps/epoch, {s.settings.num_steps} steps")
-  if s.teacher is not None:
-    d = config.distillation
-    console.print(f"distillation: teacher {d.teacher_config} (step {s.teacher.step} of "
-                  f"{d.teacher_workdir}), T={s.teacher.temperature}, alpha={s.teacher.alpha}")
-  train_step, eval_step = compile_steps(s)
-  es = config.get("early_stopping", None)
-  early = EarlyStopping(metric=es.get("metric", "loss"), mode=es.get("mode", "min"),
-                        patience=int(es.get("patience", 0)),
-                        min_delta=float(es.get("min_delta", 0.0))) if es else None
-  result = loop.run(
-      workdir=workdir, settings=s.settings, state=s.state, train_step=train_step,
-      eval_step=eval_step, train_loader=s.loader, eval_sets=s.dataset.splits, mesh=s.mesh,
-      early_stopping=early, console=console, plot_metrics=("loss",) + tuple(config.metrics))
-  reports = tuple(config.eval.get("reports", ()) or ())
-  inspect = inspection.check_names(config.eval.get("inspect", ()))
-  if (reports or inspect) and result["status"] == "finished":
-    # the state of the final test evaluation: the best one when early stopping restores it
-    best = s.settings.restore_best and (workdir / "best_checkpoint").is_dir()
-    _, step, state = _restore_latest(config, workdir, "best_checkpoint" if best else "checkpoints")
-    split = config.eval.test_split
-    outputs, labels = predict_split(s, state, split, config.eval.batch_size)
-    if reports:
-      values = compute_reports(reports, outputs, labels)
-      (workdir / "reports.json").write_text(json.dumps({"step": step, **values}, indent=2))
-      MetricLogger(workdir, console, tensorboard=False).update_last("test", values)
-      result["test"].update(values)
-    if inspect:
-      result["inspect"] = inspection.write_inspections(
-          inspect, s.model, state.eval_variables(), config.data, info,
-          s.dataset.split(split)["inputs"], labels, outputs, workdir / "inspect",
-          int(config.eval.get("inspect_images", 8)))
-      console.print(f"inspection ({', '.join(inspect)}): {workdir / 'inspect'}")
-  return result
+@dataclasses.dataclass
+class Classifier:
+  """What `make_task` builds: data, model, optimizer, objective, initialiser, teacher."""
+  config: Any
+  data: supervised.SupervisedData
+  model: Any
+  tx: Any
+  objective: Callable
+  init: Callable
+  settings: LoopSettings
+  teacher: Teacher | None = None
+
+  @property
+  def mesh(self) -> Mesh:
+    return self.data.mesh
 
 
-def _restore_latest(config, workdir: str | pathlib.Path,
-                    subdir: str = "checkpoints") -> tuple[Setup, int, TrainState]:
-  s = setup(config)
-  ckpt = Checkpointer(pathlib.Path(workdir) / subdir)
-  restored = ckpt.restore_latest(s.state)
-  ckpt.close()
-  if restored is None:
-    raise ConfigError(f"No checkpoint in {pathlib.Path(workdir) / 'checkpoints'}; train first.")
-  return s, restored[0], restored[1]
+def build(config) -> Classifier:
+  data = supervised.load_data(config)
+  teacher = load_teacher(config, data.mesh)  # before any training: a missing teacher fails here
+  settings = LoopSettings.from_config(config, data.loader.steps_per_epoch)
+  model = build_model(config.model, num_outputs(data.dataset))
+  tx, _ = build_optimizer(config.optimizer, settings.num_steps)
+  init = supervised.model_init(model, tx, data.preprocess(data.sample)["inputs"])
+  objective = make_loss_fn(config, model, data.preprocess, teacher)
+  c = Classifier(config, data, model, tx, objective, init, settings, teacher)
+  _check_loss_fits(c)
+  return c
 
 
-def evaluate(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
-  """Restore the latest checkpoint of `workdir` and evaluate every example of `split`."""
-  s, step, state = _restore_latest(config, workdir)
-  metrics = loop.evaluate(compile_steps(s)[1], state, s.dataset.split(split),
-                          config.eval.batch_size, s.mesh)
-  return {"step": step, "split": split, **metrics}
+def _check_loss_fits(c: Classifier) -> None:
+  """Shapes only: a loss that does not fit the task fails here with one clear line."""
+  info = c.data.info
+  try:
+    state = jax.eval_shape(c.init, jax.random.PRNGKey(0))
+    jax.eval_shape(lambda st: c.objective(st.params, st.model_state, c.data.sample,
+                                          jax.random.PRNGKey(0), False), state)
+  except (TypeError, ValueError, AssertionError) as e:  # chex shape assertions: AssertionError
+    first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+    raise ConfigError(
+        f"loss {c.config.loss.name!r} or metrics {tuple(c.config.metrics)} do not fit the model "
+        f"outputs ({num_outputs(c.data.dataset)} per example) and labels of the {info.task} "
+        f"dataset {info.name!r} ({first}); choose a loss for that task.") from None
 
 
-def final_params(config, workdir: str | pathlib.Path):
-  """The parameters of the latest checkpoint of `workdir` (host arrays; the EMA θ̄ when
-  `optimizer.ema_decay > 0`)."""
-  return jax.device_get(_restore_latest(config, workdir)[2].eval_params())
-
-
-def predict_split(s: Setup, state: TrainState, split: str, batch_size: int):
-  """Model outputs and labels of every example of `split` (host arrays, padding removed)."""
-  from dlcore.data.loader import eval_batches
-  preprocess = make_preprocess(s.config.data, s.dataset.info)
+def make_predict(c: Classifier) -> Callable:
+  """predict(state, batch, *args): eval-mode model outputs of a raw batch (jitted)."""
+  preprocess = make_preprocess(c.config.data, c.data.info)
 
   @jax.jit
-  def predict(state, batch):
-    batch = preprocess(batch)
-    return s.model.apply(state.eval_variables(), batch["inputs"], train=False)
+  def predict(state, batch, *args):
+    return c.model.apply(state.eval_variables(), preprocess(batch)["inputs"], train=False)
 
-  outputs, labels = [], []
-  for b in eval_batches(s.dataset.split(split), batch_size):
-    keep = np.asarray(b["mask"]) > 0
-    outputs.append(np.asarray(predict(state, mesh_lib.put_batch(b, s.mesh)))[keep])
-    labels.append(np.asarray(b["label"])[keep])
-  return np.concatenate(outputs), np.concatenate(labels)
+  return predict
 
 
-def class_report(config, workdir: str | pathlib.Path, split: str = "test") -> dict:
-  """Per-class recall and precision, macro F1 and accuracy of the latest checkpoint on every
-  example of `split` (MET-1..5), from the confusion matrix of its predictions."""
-  s, step, state = _restore_latest(config, workdir)
-  outputs, labels = predict_split(s, state, split, config.eval.batch_size)
-  report = compute_reports(["per_class"], outputs, labels)
-  k = len([key for key in report if key.startswith("recall_")])
-  pred = np.asarray(predicted_class(outputs))
-  return {"step": step, "split": split, "accuracy": float(np.mean(pred == labels)),
-          "macro_f1": report["macro_f1"],
-          "recall_per_class": [report[f"recall_{c}"] for c in range(k)],
-          "precision_per_class": [report[f"precision_{c}"] for c in range(k)],
-          "num_examples": int(len(labels))}
+def evaluators(c: Classifier, eval_step: Callable) -> list[Evaluator]:
+  """The evaluators of `config.evals` (types metrics, reports, inspect)."""
+  batch_size = int(c.config.eval.batch_size)
+  predict, cache = make_predict(c), {}
+
+  def predictions(state, split, args):  # one prediction pass for reports and pictures
+    # keyed by the state object itself, held here: an id() key can be reused by a later state
+    # once the earlier one is freed (periodic reports would then get stale predictions)
+    if cache.get("state") is not state or cache.get("split") != split:
+      cache.clear()
+      cache.update(state=state, split=split, out=predict_split(
+          predict, state, c.data.dataset.split(split), batch_size, c.mesh, args))
+    return cache["out"]
+
+  def metrics(name, spec):
+    return split_metrics(eval_step, c.data.dataset.split(spec["split"]), batch_size, c.mesh)
+
+  def reports(name, spec):
+    names = tuple(spec.get("names", ()))
+
+    def run(state, args, workdir=None):
+      values = compute_reports(names, *predictions(state, spec["split"], args))
+      if workdir is not None:
+        step = int(jax.device_get(state.step))
+        (pathlib.Path(workdir) / "reports.json").write_text(
+            json.dumps({"step": step, **values}, indent=2))
+      return values
+
+    return run
+
+  def inspect(name, spec):
+    names = check_names(spec.get("names", ()))
+
+    def run(state, args, workdir):
+      outputs, labels = predictions(state, spec["split"], args)
+      return write_inspections(  # {picture name: [paths] or a note}: result['inspect']
+          names, c.model, state.eval_variables(), c.config.data, c.data.info,
+          c.data.dataset.split(spec["split"])["inputs"], labels, outputs,
+          pathlib.Path(workdir) / "inspect", int(spec.get("images", 8)))
+
+    return run
+
+  specs = supervised.standard_evals(c.config, c.data.loader.steps_per_epoch)
+  out = parse_evals(specs, {"metrics": metrics, "reports": reports, "inspect": inspect},
+                    options={"reports": ("names",), "inspect": ("names", "images")},
+                    writes_files=("inspect",))
+  for e in out:  # fail now, not after training, when a split is missing
+    if e.split:
+      c.data.dataset.split(e.split)
+  return out
+
+
+def make_task(config) -> Task:
+  c = build(config)
+  args = () if c.teacher is None else (c.teacher.variables,)
+  eval_step = compile_eval_step(eval_fn(c.objective), c.mesh, num_args=len(args))
+  summary = {"data": c.data.describe() + f", {c.settings.num_steps} steps"}
+  if c.teacher is not None:
+    d = config.distillation
+    summary["distillation"] = (f"teacher {d.teacher_config} (step {c.teacher.step} of "
+                               f"{d.teacher_workdir}), T={c.teacher.temperature}, "
+                               f"alpha={c.teacher.alpha}")
+  return Task(config=config, mesh=c.mesh, init=c.init,
+              train_step=make_train_step(train_loss(c.objective)), batches=c.data.loader,
+              evaluators=evaluators(c, eval_step), step_args=args,
+              steps_per_epoch=c.data.loader.steps_per_epoch,
+              plot_metrics=("loss",) + tuple(config.metrics), summary=summary)
+

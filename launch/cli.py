@@ -1,20 +1,24 @@
-"""Shared command-line plumbing: config-override validation and one-line errors.
+"""Shared command-line plumbing: config loading and override validation, the workdir lock, and
+one-line errors.
 
 A `DlcoreError` (or a bad flag) is printed as one line `error: ...` on stderr with exit code 2,
-never as a traceback.
+never as a traceback. `parse_flags` always pre-loads the `--config` file (`dlcore.config`), so a
+missing, broken or None-returning config is such a line too; `hold_workdir` gives one launch at
+a time on a workdir.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import logging
 import os
 import pathlib
 import sys
-from typing import Callable
+from typing import Callable, Iterator
 
 from absl import app, flags
 
+from dlcore.config import load_config_file, resolve_config_path  # noqa: F401  (re-exported)
 from dlcore.errors import ConfigError, DlcoreError
 from dlcore.registry import closest
 
@@ -24,28 +28,31 @@ def fail(message: str, code: int = 2) -> None:
   sys.exit(code)
 
 
-def _config_path(argv: list[str]) -> str | None:
+def _config_arg_index(argv: list[str]) -> tuple[int, str] | None:
+  """(index in argv, value) of the --config flag (`--config=SPEC` or `--config SPEC`)."""
   for i, arg in enumerate(argv):
     if arg.startswith("--config="):
-      return arg.split("=", 1)[1]
+      return i, arg.split("=", 1)[1]
     if arg == "--config" and i + 1 < len(argv):
-      return argv[i + 1]
+      return i + 1, argv[i + 1]
   return None
 
 
-def load_config_file(spec: str):
-  """Load `path[:arg]` the way config_flags does: call get_config() (with arg if given)."""
-  path, _, arg = spec.partition(":")
-  file = pathlib.Path(path)
-  if not file.is_file():
-    raise ConfigError(f"config file {path} not found; configs live in configs/ "
-                      f"(e.g. --config configs/digits_mlp.py).")
-  module_spec = importlib.util.spec_from_file_location(f"dlcore_config_{file.stem}", file)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  if not hasattr(module, "get_config"):
-    raise ConfigError(f"{path} has no get_config() function.")
-  return module.get_config(arg) if arg else module.get_config()
+def _config_path(argv: list[str]) -> str | None:
+  found = _config_arg_index(argv)
+  return found[1] if found else None
+
+
+def _with_resolved_config(argv: list[str], index: int, spec: str) -> list[str]:
+  """argv with the --config path made absolute (config_flags only looks relative to the cwd;
+  `load_config_file` also finds `configs/x.py` relative to the repo)."""
+  path, sep, arg = spec.partition(":")
+  resolved = f"{resolve_config_path(path)}{sep}{arg}"
+  if resolved == spec:
+    return argv
+  argv = list(argv)
+  argv[index] = f"--config={resolved}" if argv[index].startswith("--config=") else resolved
+  return argv
 
 
 def check_override_keys(config, argv: list[str]) -> None:
@@ -69,15 +76,37 @@ def check_override_keys(config, argv: list[str]) -> None:
 def parse_flags(argv: list[str]) -> list[str]:
   """absl flag parsing with override keys validated first and errors made one line."""
   try:
-    spec = _config_path(argv)
-    if spec is not None and any(a.startswith("--config.") for a in argv):
-      check_override_keys(load_config_file(spec), argv)
+    found = _config_arg_index(argv) if "config" in flags.FLAGS else None
+    if found is not None:
+      # Always load the file first (this also puts the folder holding configs/ on sys.path for
+      # config_flags' own load below): any problem with it is one line, not a traceback.
+      index, spec = found
+      config = load_config_file(spec)
+      check_override_keys(config, argv)
+      argv = _with_resolved_config(argv, index, spec)
     return flags.FLAGS(argv)
   except DlcoreError as e:
     fail(str(e))
   except (flags.Error, AttributeError, KeyError, ValueError, TypeError) as e:
     fail(" ".join(str(e).replace("\\n", " ").split()) or type(e).__name__)
   return []
+
+
+@contextlib.contextmanager
+def hold_workdir(workdir: str | os.PathLike) -> Iterator[pathlib.Path]:
+  """`with hold_workdir(workdir) as path:` creates the workdir (one-line errors when it is a
+  file or not writable) and holds its lock for the block, so a second launch on the same
+  workdir fails at once naming the first one's pid. In a multi-host run
+  (DLCORE_DISTRIBUTED=1) only process 0 takes the lock (all hosts share the workdir)."""
+  from dlcore.train.workdir import WorkdirLock, prepare_workdir
+  path = prepare_workdir(workdir)
+  if os.environ.get("DLCORE_DISTRIBUTED") == "1":
+    import jax
+    if jax.process_index() != 0:
+      yield path
+      return
+  with WorkdirLock(path):
+    yield path
 
 
 def quiet_libraries() -> None:

@@ -1,4 +1,7 @@
-"""Train any config: `python -m launch.train --config configs/<name>.py --workdir DIR [--config.a.b=v]`.
+"""Train any config (or `dlcore train ...`):
+
+  python -m launch.train --config configs/<name>.py --workdir DIR [--config.a.b=v]
+
 
 Rerunning with the same workdir resumes from its latest checkpoint. The last line printed is a
 JSON object with the final test metrics.
@@ -24,9 +27,9 @@ def main(argv: list[str]) -> None:
     cli.fail("--config is required, e.g. --config configs/digits_mlp.py")
   if not _WORKDIR.value:
     cli.fail("--workdir is required, e.g. --workdir runs/digits_mlp")
-  from experiments import get_experiment  # after flag parsing: errors stay fast
-  config = _CONFIG.value
-  result = get_experiment(config).train_and_evaluate(config, _WORKDIR.value)
+  from launch import run  # after flag parsing: errors stay fast
+  with cli.hold_workdir(_WORKDIR.value):
+    result = run.train(_CONFIG.value, _WORKDIR.value)
   print(json.dumps({"workdir": _WORKDIR.value, **result}, default=float), flush=True)
 
 

@@ -1,18 +1,20 @@
 """dlcore.nn.activations: ACT-2..14 against NumPy formulas and ACT-12's closed-form derivatives.
 
-Every expectation is an independent NumPy formula, not a call back into dlcore.
+Every expectation is an independent NumPy formula, not a call back into dlcore. Property tests
+run with and without jit (chex.variants) on dlcore.testing strategies.
 """
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
+from dlcore import testing as dt
 from dlcore.nn import activations as A
 
 Z = np.concatenate([np.linspace(-8, 8, 161), [-0.0, 0.0, 1e-3, -1e-3]]).astype(np.float32)
@@ -72,14 +74,22 @@ def test_softmax_matches_numpy_and_is_a_distribution():
   np.testing.assert_allclose(np.asarray(A.softmax(jnp.asarray(z), axis=0)).sum(0), 1.0, rtol=1e-6)
 
 
-@settings(max_examples=40, deadline=None)
-@given(hnp.arrays(np.float32, st.integers(2, 6), elements=st.floats(-50, 50, width=32)),
-       st.floats(-1000, 1000, width=32))
-def test_softmax_is_shift_invariant_and_sums_to_one(z, c):
-  p = np.asarray(A.softmax(jnp.asarray(z)))
-  np.testing.assert_allclose(p.sum(), 1.0, rtol=1e-5)
-  shifted = np.asarray(A.softmax(jnp.asarray(z) + jnp.float32(c)))
-  np.testing.assert_allclose(shifted, p, atol=1e-4)
+class SoftmaxPropertyTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @settings(max_examples=10, deadline=None)
+  @given(dt.arrays(st.sampled_from([(2,), (6,), (3, 4)]), min_value=-50, max_value=50),
+         st.floats(-1000, 1000, width=32))
+  def test_softmax_is_shift_invariant_and_sums_to_one(self, z, c):
+    softmax = self.variant(A.softmax)
+    p = softmax(z)
+    chex.assert_equal_shape([p, z])
+    chex.assert_type(p, np.float32)
+    chex.assert_trees_all_close(p.sum(-1), np.ones(z.shape[:-1]), rtol=1e-5)
+    chex.assert_trees_all_close(softmax(z + np.float32(c)), p, atol=1e-4)
+    z64 = z.astype(np.float64) - z.max(-1, keepdims=True)
+    want = z64 - np.log(np.exp(z64).sum(-1, keepdims=True))  # finite even where p underflows
+    chex.assert_trees_all_close(self.variant(A.log_softmax)(z), want, rtol=1e-5, atol=1e-4)
 
 
 def test_softmax_and_log_softmax_are_stable_at_plus_minus_1000():
@@ -100,9 +110,11 @@ def test_softmax_and_log_softmax_are_stable_at_plus_minus_1000():
 
 def test_log_softmax_gradient_is_onehot_minus_softmax():
   z = jnp.asarray([0.3, -1.2, 2.0], jnp.float32)
-  g = np.asarray(jax.grad(lambda x: A.log_softmax(x)[2])(z))
+  g = jax.grad(lambda x: A.log_softmax(x)[2])(z)
   e = np.exp(np.asarray(z, np.float64))
-  np.testing.assert_allclose(g, np.eye(3)[2] - e / e.sum(), atol=1e-6)
+  chex.assert_shape(g, (3,))
+  chex.assert_trees_all_close(g, np.eye(3)[2] - e / e.sum(), atol=1e-6)
+  dt.check_grads(lambda x: A.log_softmax(x)[2], (z,))  # and against finite differences
 
 
 def test_act13_without_nonlinearity_two_layers_collapse_to_one_linear_map():

@@ -79,4 +79,53 @@ def test_cnn_throughput_runs_small_on_cpu():
                     r"batch=4 size=32 dtype=float32$", proc.stdout, re.MULTILINE)
   assert match and float(match.group(1)) > 0, proc.stdout
   result = json.loads(proc.stdout.strip().splitlines()[-1])
-  assert result["params"] == 75290  # ResNet-8, option A: 464 + 4672 + 13952 + 55552 + 650 and result["devices"].startswith("1 x CPU")
+  assert result["params"] == 75290  # ResNet-8, option A: 464 + 4672 + 13952 + 55552 + 650
+  assert result["devices"].startswith("1 x CPU")
+
+
+def test_ablation_variant_with_nothing_removed_is_make_train_step():
+  """train_step_overhead --ablate times `make_variant_step`: with nothing removed it computes
+  exactly what dlcore/train/step.py's `make_train_step` does (states and metrics bitwise, on
+  finite steps and on a NaN batch that both skip), and each ablation removes what it names."""
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+  import optax
+
+  from benchmarks.train_step_overhead import check_variant_mirrors, make_variant_step
+  from dlcore.metrics import Average
+  from dlcore.train.state import TrainState
+  from dlcore.train.step import make_train_step
+
+  def loss_fn(params, state, batch, rngs):
+    noise = jax.random.normal(rngs["dropout"], batch["y"].shape) * 0.01
+    err = batch["x"] @ params["w"] + noise - batch["y"]
+    per_example = jnp.mean(err**2, axis=1)
+    count = state.model_state["count"] + 1
+    return per_example.mean(), {"metrics": {"loss": Average.from_values(per_example)},
+                                "model_state": {"count": count}}
+
+  rng = np.random.default_rng(0)
+  state = TrainState.create(rng=jax.random.PRNGKey(3), params={"w": jnp.asarray(
+      rng.normal(size=(4, 2)), jnp.float32)}, tx=optax.adam(0.1),
+      model_state={"count": jnp.zeros((), jnp.int32)})
+  batches = [{"x": jnp.asarray(rng.normal(size=(8, 4)), jnp.float32),
+              "y": jnp.asarray(rng.normal(size=(8, 2)), jnp.float32)} for _ in range(3)]
+  batches.append({"x": jnp.full((8, 4), jnp.nan), "y": jnp.zeros((8, 2))})
+  variant, real = jax.jit(make_variant_step(loss_fn)), jax.jit(make_train_step(loss_fn))
+  a = b = state
+  for batch in batches:
+    a, ma = variant(a, batch)
+    b, mb = real(b, batch)
+    assert jax.tree.structure(a) == jax.tree.structure(b)
+    jax.tree.map(lambda x, y: np.testing.assert_array_equal(x, y), (a, ma.unpack()),
+                 (b, mb.unpack()))
+  assert int(b.step) == 3 and int(b.nonfinite_step) == 3 and int(b.model_state["count"]) == 3
+  assert check_variant_mirrors(loss_fn, state, batches[0]) == 0.0
+
+  unguarded, _ = jax.jit(make_variant_step(loss_fn, nan_guard=False))(a, batches[-1])
+  assert np.isnan(np.asarray(unguarded.params["w"])).all() and int(unguarded.step) == 4
+  _, m = jax.jit(make_variant_step(loss_fn, grad_norm=False))(state, batches[0])
+  assert set(m.unpack()) == {"loss"}
+  _, m = jax.jit(make_variant_step(loss_fn, grad_norm=False, metrics=False))(state, batches[0])
+  assert m == {}

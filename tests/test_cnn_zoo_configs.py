@@ -1,8 +1,8 @@
 """configs/cifar10.py and configs/imagenet.py on synthetic arrays of CIFAR-10 (32x32x3, 10
 classes) and ImageNet (224x224x3, 1000 classes) shape: neither data set is available offline.
 
-Every architecture of both configs goes through the trainer's own pieces (`setup`, the loss with
-augmentation and auxiliary heads, `make_train_step`):
+Every architecture of both configs goes through the trainer's own pieces (`build`, the loss with
+augmentation and auxiliary heads, `model_init`, `make_train_step`):
   * one representative of each family takes real jitted train steps (loss finite, parameters
     change, step counter advances) and its eval output has shape (batch, classes);
   * every other depth of that family (same code path, more blocks) is traced through the whole
@@ -24,8 +24,7 @@ from dlcore.data import load_dataset
 from dlcore.data.preprocess import make_preprocess
 from dlcore.models import build_model
 from dlcore.optim import build_optimizer
-from dlcore.train import mesh as mesh_lib
-from dlcore.train.state import TrainState
+from dlcore.train import mesh as mesh_lib, supervised
 from dlcore.train.step import compile_train_step, make_train_step
 from experiments import classification
 from launch.cli import load_config_file
@@ -38,8 +37,8 @@ CIFAR_TRACE = ("vgg11", "vgg13", "vgg16", "vgg19", "vgg13_bn", "vgg16_bn", "vgg1
                "resnet34", "resnet101", "resnet152", "resnet32", "resnet44", "resnet56",
                "resnet110", "densenet169")
 IMAGENET_TRAIN = ("alexnet", "vgg11", "resnet18")
-IMAGENET_TRACE = ("googlenet", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
-                  "resnet34", "resnet50", "resnet101", "resnet152", "densenet121",
+IMAGENET_TRACE = ("googlenet", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn",
+                  "vgg19_bn", "resnet34", "resnet50", "resnet101", "resnet152", "densenet121",
                   "densenet169")
 # XLA:CPU compiles a network about twice as fast at optimisation level 0; same results.
 FAST_COMPILE = {"xla_backend_optimization_level": 0}
@@ -84,19 +83,20 @@ def test_every_architecture_is_covered():
                          [("imagenet", a) for a in IMAGENET_TRAIN])
 def test_representatives_train_a_few_steps(config_name, arch):
   c = synthetic_config(config_name, arch, batch=2 if config_name == "imagenet" else 4)
-  s = classification.setup(c)
-  batches = [mesh_lib.put_batch(next(s.loader), s.mesh) for _ in range(3)]
-  step = compile_train_step(make_train_step(s.loss_fn), s.mesh).lower(
-      s.state, batches[0]).compile(FAST_COMPILE)
-  state, before = s.state, jax.device_get(jax.tree.leaves(s.state.params)[0])
+  s = classification.build(c)
+  initial = mesh_lib.replicate(jax.jit(s.init)(jax.random.PRNGKey(c.seed)), s.mesh)
+  batches = [mesh_lib.put_batch(next(s.data.loader), s.mesh) for _ in range(3)]
+  step = compile_train_step(make_train_step(classification.train_loss(s.objective)),
+                            s.mesh).lower(initial, batches[0]).compile(FAST_COMPILE)
+  state, before = initial, jax.device_get(jax.tree.leaves(initial.params)[0])
   for batch in batches:
     state, metrics = step(state, batch)
   jax.block_until_ready(metrics)
   assert int(state.step) == 3 and int(state.nonfinite_step) == -1
   assert not np.array_equal(jax.device_get(jax.tree.leaves(state.params)[0]), before)
   shape, classes = SHAPES[config_name]
-  x = make_preprocess(c.data, s.dataset.info)(
-      {"inputs": jnp.asarray(s.dataset.split("test")["inputs"])})["inputs"]
+  x = make_preprocess(c.data, s.data.info)(
+      {"inputs": jnp.asarray(s.data.dataset.split("test")["inputs"])})["inputs"]
   assert x.shape[1:] == shape
   logits = s.model.apply(state.eval_variables(), x, train=False)
   assert logits.shape == (c.eval.batch_size, classes) and logits.dtype == jnp.float32
@@ -114,19 +114,15 @@ def test_other_depths_trace_through_the_train_step(config_name, arch):
   tx, _ = build_optimizer(c.optimizer, 10)
   images = jax.ShapeDtypeStruct((2, *shape), jnp.uint8)
 
-  def init():
+  def init(rng):
     x = preprocess({"inputs": jnp.zeros(images.shape, images.dtype)})["inputs"]
-    variables = dict(model.init({"params": jax.random.PRNGKey(0),
-                                 "dropout": jax.random.PRNGKey(0)}, x, train=False))
-    variables.pop("aux_outputs", None)
-    params = variables.pop("params")
-    return TrainState.create(apply_fn=model.apply, params=params, tx=tx,
-                             rng=jax.random.PRNGKey(1), model_state=variables)
+    return supervised.model_init(model, tx, x)(rng)
 
-  state = jax.eval_shape(init)
+  state = jax.eval_shape(init, jax.random.PRNGKey(0))
+  assert "aux_outputs" not in state.model_state
   batch = {"inputs": images, "label": jax.ShapeDtypeStruct((2,), jnp.int32),
            "mask": jax.ShapeDtypeStruct((2,), jnp.float32)}
-  loss_fn = classification.make_loss_fn(c, model, preprocess)
+  loss_fn = classification.train_loss(classification.make_loss_fn(c, model, preprocess))
   new_state, metrics = jax.eval_shape(make_train_step(loss_fn), state, batch)
   assert jax.tree.map(lambda a: (a.shape, a.dtype), new_state.params) == \
       jax.tree.map(lambda a: (a.shape, a.dtype), state.params)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import pathlib
 
 import numpy as np
 import pytest
 
 from dlcore.train.metric_logger import read_metrics
 from dlcore.train.summary import count_params
-from experiments import get_experiment
+from experiments import EXPERIMENTS
+from launch import run
 from launch.cli import load_config_file
 
 from conftest import REPO
 
-CONFIGS = sorted(p.stem for p in (REPO / "configs").glob("*.py"))
+CONFIGS = sorted(p.stem for p in (REPO / "configs").glob("*.py") if p.stem != "__init__")
 NEEDS_DATA = {"mnist_mlp", "mnist_cnn", "mnist_activations", "mnist_batchnorm", "mnist_dropout",
               "mnist_triplet", "mnist_lenet5", "mnist_resnet", "mnist_image_system"}
 
@@ -31,14 +31,14 @@ def test_config_states_command_expected_result_and_time(name):
     assert field in module_doc, f"configs/{name}.py docstring lacks {field!r}"
   assert f"configs/{name}.py" in module_doc
   c = load(name)
-  assert c.experiment and get_experiment(c)
+  assert c.experiment in EXPERIMENTS or c.experiment in run.META
 
 
 def test_default_experiment_reaches_095_on_digits(tmp_path):
   """Acceptance of `make train`: the default config reaches >= 0.95 test accuracy offline."""
   c = load("digits_mlp")
   c.train.progress = False
-  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  result = run.train(c, tmp_path)
   assert result["test"]["num_examples"] == 360
   assert result["test"]["accuracy"] >= 0.95
 
@@ -47,10 +47,12 @@ def test_mlp_4841_recipe_loss_decreases_every_epoch(tmp_path):
   """ARC-3 through the real trainer: 81 parameters, full-batch GD lr 0.01 for 1000 epochs,
   and the loss (logged every 100 epochs; each an average over 100 full-batch steps) falls."""
   c = load("mlp_4841")
-  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  result = run.train(c, tmp_path)
   assert result["step"] == 1000
-  from experiments.classification import setup
-  assert count_params(setup(c).state.params) == 81
+  import jax
+  from experiments import classification
+  state = jax.eval_shape(classification.build(c).init, jax.random.PRNGKey(0))
+  assert count_params(state.params) == 81
   losses = [e["loss"] for e in read_metrics(tmp_path / "metrics.jsonl") if e["split"] == "train"]
   assert len(losses) == 10 and all(np.diff(losses) < 0)
   assert losses[-1] < 0.8 * losses[0]
@@ -58,10 +60,10 @@ def test_mlp_4841_recipe_loss_decreases_every_epoch(tmp_path):
 
 def test_perceptron_configs(tmp_path):
   """perceptron_sum4 converges (separable); perceptron_xor never does."""
-  sep = get_experiment(load("perceptron_sum4")).train_and_evaluate(load("perceptron_sum4"),
+  sep = run.train(load("perceptron_sum4"),
                                                                    tmp_path / "sum4")
   assert sep["test"]["converged"] == 1 and sep["test"]["train_accuracy"] == 1.0
-  xor = get_experiment(load("perceptron_xor")).train_and_evaluate(load("perceptron_xor"),
+  xor = run.train(load("perceptron_xor"),
                                                                   tmp_path / "xor")
   assert xor["test"]["converged"] == 0 and xor["test"]["accuracy"] <= 0.75
   mistakes = [e["mistakes"] for e in read_metrics(tmp_path / "xor" / "metrics.jsonl")
@@ -71,7 +73,7 @@ def test_perceptron_configs(tmp_path):
 
 def test_mlp_solves_xor(tmp_path):
   c = load("mlp_xor")
-  assert get_experiment(c).train_and_evaluate(c, tmp_path)["test"]["accuracy"] == 1.0
+  assert run.train(c, tmp_path)["test"]["accuracy"] == 1.0
 
 
 @pytest.mark.parametrize("name", sorted(NEEDS_DATA))
@@ -82,7 +84,7 @@ def test_mnist_configs_run_a_few_steps(name, data_dir, tmp_path):
   c.train.update(dict(num_steps=3, log_every=1, eval_every=3, checkpoint_every=3,
                       progress=False))
   c.eval.batch_size = 1000
-  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  result = run.train(c, tmp_path)
   assert result["status"] == "finished"
   if name == "mnist_activations":
     table = (tmp_path / "comparison.md").read_text()
@@ -115,7 +117,7 @@ def test_mnist_configs_run_a_few_steps(name, data_dir, tmp_path):
 def test_project_variants_equal_the_standalone_configs():
   """configs/mnist_image_system.py's lenet5 and resnet variants are exactly
   configs/mnist_lenet5.py and configs/mnist_resnet.py, so the project's rows are their results."""
-  from experiments.comparison import variant_config
+  from launch.comparison import variant_config
   project = load("mnist_image_system")
   for variant, name in (("lenet5", "mnist_lenet5"), ("resnet", "mnist_resnet")):
     got, want = variant_config(project, variant).to_dict(), load(name).to_dict()
@@ -128,7 +130,7 @@ def test_regression_losses_exercise(tmp_path):
   """Exercise 11.2.7: with 10% outliers in training, MAE and Huber fit the clean test line
   better than MSE (lower test MSE); the report has train and test columns for each loss."""
   c = load("regression_losses")
-  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  result = run.train(c, tmp_path)
   test = result["test"]
   assert test["huber/mse"] < test["mse/mse"] and test["mae/mse"] < test["mse/mse"]
   table = (tmp_path / "comparison.md").read_text()
@@ -141,7 +143,7 @@ def test_comparison_records_a_diverged_variant(tmp_path):
   c = load("regression_losses")
   c.train.num_steps = 50
   c.variants.mse.optimizer = __import__("ml_collections").ConfigDict(dict(learning_rate=1e30))
-  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  result = run.train(c, tmp_path)
   table = (tmp_path / "comparison.md").read_text()
   assert "| mse |" in table and "diverged (NaN/Inf loss)" in table
   assert result["test"]["huber/mse"] is not None and result["test"]["mse/mse"] is None
@@ -152,18 +154,17 @@ def test_imbalanced_focal_exercise_reports_per_class_recall(tmp_path):
   and macro F1 computed from the confusion matrix of all 200 test examples."""
   c = load("imbalanced_focal")
   c.train.num_epochs = 5
-  get_experiment(c).train_and_evaluate(c, tmp_path)
+  run.train(c, tmp_path)
   table = (tmp_path / "comparison.md").read_text()
   assert "test macro F1" in table and "test recall per class" in table
   for v in ("cross_entropy", "focal", "combined"):
     assert f"| {v} |" in table
-  from experiments import classification
-  from experiments.comparison import variant_config
-  report = classification.class_report(variant_config(c, "cross_entropy"),
-                                       tmp_path / "cross_entropy", "test")
-  assert report["num_examples"] == 200 and len(report["recall_per_class"]) == 2
+  from launch.comparison import variant_config
+  report = run.evaluate(variant_config(c, "cross_entropy"), tmp_path / "cross_entropy", "test")
+  assert report["num_examples"] == 200 and "recall_1" in report and "recall_2" not in report
   # macro F1 equals the mean of the per-class F1 computed from precision and recall
-  p, r = np.array(report["precision_per_class"]), np.array(report["recall_per_class"])
+  p = np.array([report["precision_0"], report["precision_1"]])
+  r = np.array([report["recall_0"], report["recall_1"]])
   f1 = np.where(p + r > 0, 2 * p * r / np.maximum(p + r, 1e-12), 0.0)
   assert report["macro_f1"] == pytest.approx(f1.mean(), abs=1e-6)
 
@@ -173,7 +174,7 @@ def test_suite_runs_its_configs_and_concatenates_their_reports(tmp_path):
   part only (the others are covered above and need MNIST)."""
   c = load("loss_functions")
   c.runs = {"regression": "configs/regression_losses.py"}
-  result = get_experiment(c).train_and_evaluate(c, tmp_path)
+  result = run.train(c, tmp_path)
   report = (tmp_path / "report.md").read_text()
   assert "## regression (`configs/regression_losses.py`)" in report and "| huber |" in report
   assert result["test"]["regression/huber/mse"] < result["test"]["regression/mse/mse"]

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import re
 import warnings
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -24,9 +25,11 @@ from dlcore.errors import ConfigError
 from dlcore.metrics import compute, merge_all
 from dlcore.train import mesh as mesh_lib
 from dlcore.train.checkpoint import Checkpointer
+from dlcore.train.loop import initial_state
 from dlcore.train.metric_logger import read_metrics
 from dlcore.train.step import compile_train_step, make_train_step
 from experiments import classification
+from launch import run
 from launch.cli import check_override_keys, load_config_file
 
 from conftest import REPO
@@ -69,12 +72,17 @@ def host(tree):
   return jax.tree.map(np.asarray, jax.device_get(tree))
 
 
-def saved_params(workdir, step: int):
-  """The params saved at `step`, read by Orbax without any dlcore code (host arrays)."""
+def saved_state(workdir, step: int):
+  """The state saved at `step`, read by Orbax without any dlcore code (host arrays)."""
   with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "Sharding info not provided": the saved one is used
     state = ocp.PyTreeCheckpointer().restore(workdir / "checkpoints" / str(step) / "state")
-  return host(state["params"])
+  return host(state)
+
+
+def saved_params(workdir, step: int):
+  """The params of the state's one part 'model' saved at `step` (host arrays)."""
+  return saved_state(workdir, step)["parts"]["model"]["params"]
 
 
 def digest(directory) -> str:
@@ -114,16 +122,26 @@ def teacher(tmp_path_factory):
   """(teacher config file, trained workdir, its latest params, digest of its checkpoints)."""
   d = tmp_path_factory.mktemp("teacher")
   spec = write_teacher_config(d)
-  result = classification.train_and_evaluate(load_config_file(spec), d / "run")
+  result = run.train(load_config_file(spec), d / "run")
   assert result["status"] == "finished" and result["test"]["accuracy"] > 0.8
   return spec, d / "run", saved_params(d / "run", 100), digest(d / "run" / "checkpoints")
 
 
+@dataclasses.dataclass
+class Student:
+  """The student's Classifier and Task (all 8 devices) and its initial state on the mesh."""
+  c: classification.Classifier
+  task: Any
+  state: Any
+
+
 @pytest.fixture(scope="module")
 def student(teacher):
-  """Setup of the student (all 8 devices) and a raw training batch of 64 digits."""
-  s = classification.setup(student_config(teacher[0], teacher[1]))
-  batch = {k: v[:64] for k, v in s.dataset.split("train").items()}
+  """The student (all 8 devices) and a raw training batch of 64 digits."""
+  config = student_config(teacher[0], teacher[1])
+  task = classification.make_task(config)
+  s = Student(classification.build(config), task, initial_state(task)[0])
+  batch = {k: v[:64] for k, v in s.c.data.dataset.split("train").items()}
   return s, batch | {"mask": np.ones((64,), np.float32)}
 
 
@@ -131,15 +149,19 @@ def student(teacher):
 def test_teacher_is_the_latest_checkpoint_replicated_on_the_student_mesh(teacher, student):
   s, _ = student
   ckpt = Checkpointer(teacher[1] / "checkpoints")
-  assert ckpt.steps() == [60, 80, 100] and s.teacher.step == 100  # the latest of three
+  assert ckpt.steps() == [60, 80, 100] and s.c.teacher.step == 100  # the latest of three
   ckpt.close()
-  got = host(s.teacher.variables)
+  got = host(s.c.teacher.variables)
   assert set(got) == {"params"}  # an MLP without batch norm has no model state
   jax.tree.map(np.testing.assert_array_equal, got["params"], teacher[2])
   with pytest.raises(AssertionError):  # the control: an earlier checkpoint differs
     jax.tree.map(np.testing.assert_array_equal, got["params"], saved_params(teacher[1], 80))
-  leaf = jax.tree.leaves(s.teacher.variables)[0]
-  assert leaf.sharding.mesh.size == s.mesh.size == 8  # trained on 1 device, replicated on 8
+  leaf = jax.tree.leaves(s.c.teacher.variables)[0]
+  assert leaf.sharding.mesh.size == s.c.mesh.size == 8  # trained on 1 device, replicated on 8
+  # the task passes the same variables to every step as its one extra jit argument
+  (args,) = s.task.step_args
+  jax.tree.map(np.testing.assert_array_equal, host(args), got)
+  assert jax.tree.leaves(args)[0].sharding.mesh.size == 8
 
 
 @settings(max_examples=10, deadline=None)
@@ -153,9 +175,9 @@ def test_student_loss_equals_numpy(teacher, student, temperature, alpha):
   t = mlp_logits(teacher[2], batch["inputs"])
   logits = mlp_logits(host(s.state.params), batch["inputs"])
   want = distillation_numpy(logits, t, batch["label"], temperature, alpha).mean()
-  tch = dataclasses.replace(s.teacher, temperature=temperature, alpha=alpha)
-  loss_fn = classification.make_loss_fn(s.config, s.model,
-                                        make_preprocess(s.config.data, s.dataset.info), tch)
+  tch = dataclasses.replace(s.c.teacher, temperature=temperature, alpha=alpha)
+  loss_fn = classification.make_loss_fn(s.c.config, s.c.model,
+                                        make_preprocess(s.c.config.data, s.c.data.info), tch)
   loss, (_, metrics) = loss_fn(s.state.params, s.state.model_state, batch,
                                jax.random.PRNGKey(0), True)
   np.testing.assert_allclose(float(loss), want, rtol=2e-5, atol=1e-6)
@@ -170,46 +192,53 @@ def max_constant_elements(lowered) -> int:
 
 
 def test_compiled_step_takes_teacher_as_argument_and_leaves_it_unchanged(teacher, student):
-  """compile_steps: the teacher's 64x64 kernel is not a literal of the program (closed over, it
-  would be: the control), the step's loss is the NumPy objective (T=4, alpha=0.5 from the
-  config), and 3 steps (state donated) leave the teacher's arrays alive and unchanged."""
+  """The task's step, compiled as the loop compiles it (its `step_args` = the teacher's
+  variables, one replicated jit argument): the teacher's 64x64 kernel is not a literal of the
+  program (closed over, it would be: the control), the step's loss is the NumPy objective (T=4,
+  alpha=0.5 from the config), and 3 steps (state donated) leave the teacher's arrays alive and
+  unchanged."""
   s, batch = student
-  train_step, _ = classification.compile_steps(s)
+  args = tuple(s.task.step_args)
+  train_step = compile_train_step(s.task.train_step, s.task.mesh, num_args=len(args))
   state = jax.tree.map(jnp.copy, s.state)
-  device_batch = mesh_lib.put_batch(batch, s.mesh)
-  assert max_constant_elements(train_step.lower(state, device_batch)) < 1024
-  closed_over = compile_train_step(make_train_step(s.loss_fn), s.mesh)
+  device_batch = mesh_lib.put_batch(batch, s.c.mesh)
+  assert max_constant_elements(train_step.lower(state, device_batch, *args)) < 1024
+  closed_over = compile_train_step(make_train_step(classification.train_loss(s.c.objective)),
+                                   s.c.mesh)  # no argument: objective uses teacher.variables
   assert max_constant_elements(closed_over.lower(state, device_batch)) >= 64 * 64
 
   want = distillation_numpy(mlp_logits(host(state.params), batch["inputs"]),
                             mlp_logits(teacher[2], batch["inputs"]), batch["label"], 4.0, 0.5)
   losses = []
   for _ in range(3):
-    state, metrics = train_step(state, device_batch)
+    state, metrics = train_step(state, device_batch, *args)
     losses.append(compute(merge_all([metrics]))["loss"])
   np.testing.assert_allclose(losses[0], want.mean(), rtol=2e-5)
   assert losses[2] < losses[0]  # the student learns
-  jax.tree.map(np.testing.assert_array_equal, host(s.teacher.variables)["params"], teacher[2])
+  assert int(state.step) == 3
+  jax.tree.map(np.testing.assert_array_equal, host(args[0])["params"], teacher[2])
 
 
 def test_short_distilled_run(teacher, student, tmp_path):
-  """30 steps through train_and_evaluate: the teacher's checkpoint and params are untouched, the
+  """30 steps through launch.run.train: the teacher's checkpoint and params are untouched, the
   student's checkpoint holds only the student, and the reported test loss is the distillation
   objective (accuracy the student's) over the 360 test digits, both recomputed in NumPy; the
   `evaluate` of launch.eval reports the same loss."""
   c = student_config(teacher[0], teacher[1], num_steps=30, log_every=10, eval_every=30,
                      checkpoint_every=30)
   c.mesh.num_devices = 1
-  result = classification.train_and_evaluate(c, tmp_path / "student")
+  result = run.train(c, tmp_path / "student")
   assert result["status"] == "finished" and result["step"] == 30
   assert [e["step"] for e in read_metrics(tmp_path / "student" / "metrics.jsonl")
           if e["split"] == "train"] == [10, 20, 30]
 
   assert digest(teacher[1] / "checkpoints") == teacher[3]  # not a byte of the teacher changed
   assert sorted(p.name for p in (tmp_path / "student" / "checkpoints").iterdir()) == ["30"]
-  params = saved_params(tmp_path / "student", 30)
+  saved = saved_state(tmp_path / "student", 30)
+  assert set(saved["parts"]) == {"model"} and not jax.tree.leaves(saved.get("extra", {}))
+  params = saved["parts"]["model"]["params"]
   assert set(params) == {"hidden_0", "output"} and params["hidden_0"]["kernel"].shape == (64, 32)
-  test = student[0].dataset.split("test")
+  test = student[0].c.data.dataset.split("test")
   logits = mlp_logits(params, test["inputs"])
   t = mlp_logits(teacher[2], test["inputs"])
   assert result["test"]["num_examples"] == 360
@@ -218,8 +247,8 @@ def test_short_distilled_run(teacher, student, tmp_path):
                              rtol=2e-5)
   np.testing.assert_allclose(result["test"]["accuracy"],
                              np.mean(logits.argmax(-1) == test["label"]), atol=1e-9)
-  again = classification.evaluate(c, tmp_path / "student")  # what launch.eval runs
-  assert again["step"] == 30
+  again = run.evaluate(c, tmp_path / "student")  # what launch.eval runs
+  assert again["step"] == 30 and again["which"] == "latest"
   np.testing.assert_allclose(again["loss"], result["test"]["loss"], rtol=1e-6)
 
 
@@ -236,7 +265,7 @@ def test_config_errors_before_training(tmp_path, case):
            "other_loss": "set loss.name='cross_entropy'",
            "bad_alpha": "0 <= alpha <= 1"}[case]
   with pytest.raises(ConfigError, match=re.escape(match)):
-    classification.train_and_evaluate(c, tmp_path / "student")
+    run.train(c, tmp_path / "student")
   assert not (tmp_path / "student" / "checkpoints").exists()
   assert not (tmp_path / "no_teacher").exists()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -15,6 +13,7 @@ from dlcore.errors import ConfigError
 from dlcore.losses import build_loss
 from dlcore.models import MODELS
 from experiments import classification
+from launch import run
 from launch.cli import load_config_file
 
 from conftest import REPO
@@ -34,7 +33,7 @@ def digits_cnn_config(**eval_keys):
 def test_inspect_writes_every_picture_for_a_cnn_and_skips_convs_for_an_mlp(tmp_path):
   c = digits_cnn_config(inspect=("confusion_matrix", "error_gallery", "feature_maps",
                                  "grad_cam"), inspect_images=6, reports=())
-  result = classification.train_and_evaluate(c, tmp_path / "cnn")
+  result = run.train(c, tmp_path / "cnn")
   files = [f for paths in result["inspect"].values() for f in paths]
   names = sorted(p.split("/inspect/")[1] for p in files)
   assert names == ["confusion_matrix.png", "error_gallery.png", "feature_maps/00_conv_0.png",
@@ -44,7 +43,7 @@ def test_inspect_writes_every_picture_for_a_cnn_and_skips_convs_for_an_mlp(tmp_p
   m = load_config_file(str(REPO / "configs" / "digits_mlp.py"))
   m.train.update(num_steps=20, log_every=10, progress=False)
   m.eval.update(inspect=("confusion_matrix", "grad_cam"), reports=())
-  out = classification.train_and_evaluate(m, tmp_path / "mlp")["inspect"]
+  out = run.train(m, tmp_path / "mlp")["inspect"]
   assert out["grad_cam"].startswith("skipped: MLP has no convolution")
   assert (tmp_path / "mlp" / "inspect" / "confusion_matrix.png").exists()
 
@@ -52,7 +51,7 @@ def test_inspect_writes_every_picture_for_a_cnn_and_skips_convs_for_an_mlp(tmp_p
 def test_unknown_inspection_fails_before_training(tmp_path):
   c = digits_cnn_config(inspect=("grad_cams",))
   with pytest.raises(ConfigError, match="grad_cams.*did you mean 'grad_cam'"):
-    classification.train_and_evaluate(c, tmp_path)
+    run.train(c, tmp_path)
   assert not (tmp_path / "checkpoints").exists()
 
 
@@ -76,14 +75,15 @@ def test_aux_head_loss_is_added_with_its_weight_in_training_only():
   c = digits_cnn_config()
   c.model = ml_collections.ConfigDict(dict(name="test_aux_net"))
   c.loss.aux_weight = 0.25
-  s = classification.setup(c)
-  assert "aux_outputs" not in s.state.model_state
-  x = s.dataset.split("train")
+  s = classification.build(c)
+  initial = jax.jit(s.init)(jax.random.PRNGKey(c.seed))
+  assert "aux_outputs" not in initial.model_state
+  x = s.data.dataset.split("train")
   batch = {"inputs": jnp.asarray(x["inputs"][:16]), "label": jnp.asarray(x["label"][:16]),
            "mask": jnp.ones((16,), jnp.float32)}
-  params = s.state.params
-  train_loss, (state, _) = s.loss_fn(params, s.state.model_state, batch, s.state.rng, True)
-  eval_loss, _ = s.loss_fn(params, s.state.model_state, batch, s.state.rng, False)
+  params = initial.params
+  train_loss, (state, _) = s.objective(params, initial.model_state, batch, initial.rng, True)
+  eval_loss, _ = s.objective(params, initial.model_state, batch, initial.rng, False)
   assert "aux_outputs" not in state
   xs = np.asarray(batch["inputs"], np.float32).reshape(16, -1) / 255.0
   ce = build_loss(ml_collections.ConfigDict(dict(name="cross_entropy")))

@@ -91,10 +91,15 @@ def test_launch_eval_prints_the_final_metrics(uninterrupted):
   proc = run_cli("launch.eval", "--workdir", str(workdir), "--split", "test", env=ONE_DEVICE)
   assert proc.returncode == 0, proc.stderr[-2000:]
   metrics = json.loads(proc.stdout.strip().splitlines()[-1])
-  assert metrics["step"] == 600 and metrics["split"] == "test"
-  assert metrics["num_examples"] == 360
-  # the final test metrics were computed from the best state; launch.eval uses the latest one
-  assert 0.9 < metrics["accuracy"] <= 1.0
+  # --which auto: the state training's final test used (the best one, early stopping restores
+  # it), so the figures are exactly the training run's final test metrics
+  assert metrics["which"] == "best" and metrics["split"] == "test" and metrics["step"] < 600
+  assert {k: metrics[k] for k in ref["test"]} == ref["test"]
+  latest = run_cli("launch.eval", "--workdir", str(workdir), "--which", "latest", env=ONE_DEVICE)
+  assert latest.returncode == 0, latest.stderr[-2000:]
+  latest = json.loads(latest.stdout.strip().splitlines()[-1])
+  assert latest["step"] == 600 and latest["which"] == "latest"
+  assert latest["num_examples"] == 360 and 0.9 < latest["accuracy"] <= 1.0
 
 
 def _write_corrupt_mnist(folder: pathlib.Path) -> None:

@@ -1,8 +1,10 @@
 """dlcore.losses, per-example losses: LOSS-1..7, 16, 22; reductions and masks (§0 items 3-4);
-build_loss. Every expectation is an independent NumPy formula (float64), compared at float32
-tolerance.
+build_loss; the chex shape checks at the loss entry points. Every expectation is an independent
+NumPy formula (float64), compared at float32 tolerance. Property tests run each pure loss with
+and without jit (chex.variants), and the per-device mean under pmap (chex.fake_pmap).
 """
 
+import chex
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -12,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlcore import losses as L
+from dlcore import testing as dt
 from dlcore.errors import ConfigError
 
 RNG = np.random.default_rng(0)
@@ -74,20 +77,26 @@ def test_huber_matches_numpy(delta):
   close(L.huber_loss(PRED, TRUE, delta=delta), np_huber(e, delta).mean(-1))
 
 
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.floats(-100, 100, width=32), min_size=1, max_size=16),
-       st.floats(0.05, 5.0))
-def test_huber_lies_between_its_mae_and_mse_like_bounds(errors, delta):
-  e = np.asarray(errors, np.float32)
-  h = np.asarray(L.huber_loss(jnp.asarray(e), jnp.zeros_like(e), delta=delta), np.float64)
-  a = np.abs(e).astype(np.float64)
-  slack = 1e-5 * (1 + a**2)
-  assert (h <= np.minimum(0.5 * a**2, delta * a) + slack).all()
-  assert (h >= 0.5 * np.minimum(a**2, delta * a) - slack).all()
-  assert (h >= delta * a - 0.5 * delta**2 - slack).all()
-  inside = a <= delta  # equal to MSE / 2 inside delta
-  mse = np.asarray(L.mean_squared_error(jnp.asarray(e), jnp.zeros_like(e)))
-  np.testing.assert_allclose(h[inside], mse[inside] / 2, rtol=1e-6, atol=1e-7)
+class RegressionPropertyTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @settings(max_examples=25, deadline=None)
+  @given(dt.arrays(16, min_value=-100, max_value=100), st.floats(0.05, 5.0))
+  def test_huber_lies_between_its_mae_and_mse_like_bounds(self, e, delta):
+    # one shape, and delta an argument (not a constant): one compilation for every example
+    huber = self.variant(lambda p, t, d: L.huber_loss(p, t, delta=d))
+    h = huber(e, np.zeros_like(e), np.float32(delta))
+    chex.assert_shape(h, e.shape)
+    chex.assert_type(h, np.float32)
+    h = np.asarray(h, np.float64)
+    a = np.abs(e).astype(np.float64)
+    slack = 1e-5 * (1 + a**2)
+    assert (h <= np.minimum(0.5 * a**2, delta * a) + slack).all()
+    assert (h >= 0.5 * np.minimum(a**2, delta * a) - slack).all()
+    assert (h >= delta * a - 0.5 * delta**2 - slack).all()
+    inside = a <= delta  # equal to MSE / 2 inside delta
+    mse = np.asarray(self.variant(L.mean_squared_error)(e, np.zeros_like(e)))
+    chex.assert_trees_all_close(h[inside], mse[inside] / 2, rtol=1e-6, atol=1e-7)
 
 
 # ------------------------------------------------------------------ classification
@@ -111,7 +120,47 @@ def test_label_smoothing_matches_numpy_and_zero_is_plain_ce(ls):
 
 def test_cross_entropy_gradient_is_softmax_minus_onehot():
   g = jax.grad(lambda z: L.softmax_cross_entropy(z, LABELS, reduction="sum"))(LOGITS)
-  close(g, np.exp(np_log_softmax(LOGITS)) - ONEHOT, atol=1e-6)
+  chex.assert_shape(g, LOGITS.shape)
+  chex.assert_trees_all_close(g, np.exp(np_log_softmax(LOGITS)) - ONEHOT, atol=1e-6, rtol=2e-5)
+
+
+class CrossEntropyPropertyTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @settings(max_examples=10, deadline=None)
+  @given(dt.logits_and_labels(num_classes=(2, 4), batch=3), st.floats(-50, 50, width=32))
+  def test_cross_entropy_is_shift_invariant_nonnegative_and_label_format_free(self, case, c):
+    logits, labels = case
+    ce = self.variant(L.softmax_cross_entropy)
+    got = ce(logits, labels)
+    chex.assert_shape(got, labels.shape)
+    chex.assert_type(got, np.float32)
+    want = -np.take_along_axis(np_log_softmax(logits), labels[:, None], -1)[:, 0]
+    chex.assert_trees_all_close(got, want, rtol=2e-5, atol=2e-5)
+    assert (np.asarray(got) >= 0).all()
+    onehot = np.eye(logits.shape[1], dtype=np.float32)[labels]
+    chex.assert_trees_all_close(ce(logits + np.float32(c), onehot), got, rtol=1e-4, atol=1e-4)
+
+
+class DataParallelLossTest(chex.TestCase):
+
+  @chex.variants(with_pmap=True)
+  def test_mean_loss_from_per_device_sums_equals_the_whole_batch_mean(self):
+    """A loss computed per device (4 shards of the batch): psum of the masked sums and counts
+    gives the whole batch's masked mean. chex.fake_pmap runs the pmap as a vmap (no devices)."""
+    mask = np.array([1, 0, 1, 1, 0, 1, 1, 1], np.float32)
+
+    def per_device(logits, labels, m):
+      values = L.softmax_cross_entropy(logits, labels, mask=m, reduction="sum")
+      return jax.lax.psum(values, "i") / jax.lax.psum(m.sum(), "i")
+
+    shard = lambda a: a.reshape((4, B // 4) + a.shape[1:])
+    with chex.fake_pmap():
+      fn = self.variant(per_device, broadcast_args_to_devices=False, n_devices=4)
+      got = fn(shard(LOGITS), shard(LABELS), shard(mask))
+    chex.assert_shape(got, ())
+    want = L.softmax_cross_entropy(LOGITS, LABELS, mask=mask, reduction="mean")
+    chex.assert_trees_all_close(got, want, rtol=1e-6)
 
 
 def test_weighted_cross_entropy():
@@ -214,15 +263,50 @@ def test_reductions_and_masks(name):
         (w * mask * v).sum() / (w * mask).sum())
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.booleans(), min_size=B, max_size=B).filter(any),
-       st.floats(-1e3, 1e3, width=32))
-def test_masked_examples_do_not_change_the_mean(keep, junk):
-  keep = np.asarray(keep)
-  out = PRED.copy()
-  out[~keep] = junk  # anything in masked rows
-  got = L.mean_squared_error(out, TRUE, mask=keep, reduction="mean")
-  close(got, ((PRED[keep].astype(np.float64) - TRUE[keep])**2).mean(), rtol=1e-5)
+class MaskPropertyTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @settings(max_examples=10, deadline=None)
+  @given(dt.arrays(B, np.bool_).filter(np.any), st.floats(-1e3, 1e3, width=32))
+  def test_masked_examples_do_not_change_the_mean(self, keep, junk):
+    out = PRED.copy()
+    out[~keep] = junk  # anything in masked rows
+    got = self.variant(lambda o, m: L.mean_squared_error(o, TRUE, mask=m, reduction="mean"))(
+        out, keep)
+    chex.assert_shape(got, ())
+    close(got, ((PRED[keep].astype(np.float64) - TRUE[keep])**2).mean(), rtol=1e-5)
+
+
+# ------------------------------------------------------------------ entry-point shape checks
+
+
+@pytest.mark.parametrize("fn,outputs,targets,hint", [
+    (L.softmax_cross_entropy, LOGITS, LABELS[:, None], "softmax_cross_entropy: labels must be"),
+    (L.focal_loss, LOGITS, ONEHOT[:, :3], "focal_loss: labels must be"),
+    (L.binary_cross_entropy_with_logits, BLOGITS, BLABELS[:, None],
+     "binary_cross_entropy_with_logits: outputs"),
+    (L.mean_squared_error, PRED[:, 0], TRUE[:, :1], "mean_squared_error: outputs"),
+    (L.huber_loss, PRED, TRUE[:, :2], "huber_loss: outputs"),
+])
+def test_mismatched_shapes_fail_at_the_entry_point_with_a_readable_message(fn, outputs, targets,
+                                                                           hint):
+  # Without the check these would broadcast ((B,) - (B, 1) is (B, B)) and train on nonsense.
+  with pytest.raises(AssertionError) as err:
+    fn(outputs, targets)
+  msg = str(err.value)
+  assert hint in msg and str(tuple(np.shape(targets))) in msg
+  with pytest.raises(AssertionError, match="labels must be"):  # also at trace time, under jit
+    jax.jit(L.softmax_cross_entropy)(LOGITS, LABELS[:, None])
+
+
+def test_entry_checks_accept_every_documented_layout():
+  chex.assert_shape(L.softmax_cross_entropy(LOGITS[0], LABELS[0]), ())  # one example (vmap)
+  seq = RNG.normal(size=(2, 3, K)).astype(np.float32)
+  chex.assert_shape(L.softmax_cross_entropy(seq, RNG.integers(0, K, (2, 3))), (2, 3))
+  chex.assert_shape(L.binary_cross_entropy_with_logits(BLOGITS[:, None], BLABELS), (B,))
+  chex.assert_shape(L.mean_squared_error(PRED[:, :1], TRUE[:, 0]), (B,))
+  per_example = jax.vmap(jax.grad(lambda z, y: L.softmax_cross_entropy(z, y)))(LOGITS, LABELS)
+  chex.assert_shape(per_example, LOGITS.shape)
 
 
 def test_unknown_reduction_is_a_config_error():

@@ -2,6 +2,8 @@
 
 import math
 
+import chex
+import jax
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from dlcore import metrics as M
+from dlcore import testing as dt
 from test_metrics_helpers import PAD, cuts_strategy, merged, padded_batches
 
 
@@ -44,6 +47,45 @@ def test_regression_merged_over_any_split_equals_whole(n, cuts, seed):
   _check_reg(merged(parts).compute(), p, y)
   out = M.compute(M.merge_all([{"reg": x} for x in parts]))
   assert out["reg_mse"] == pytest.approx(mean_squared_error(y, p), rel=1e-5)
+
+
+def _np_stats(p, y, m):
+  """RegressionStats' sufficient statistics in NumPy float64."""
+  y, e = y.astype(np.float64), y.astype(np.float64) - p.astype(np.float64)
+  return M.RegressionStats(count=m.sum(), sum_y=(m * y).sum(), sum_y2=(m * y * y).sum(),
+                           sum_sq_err=(m * e * e).sum(), sum_abs_err=(m * np.abs(e)).sum())
+
+
+class RegressionStatsVariantsTest(chex.TestCase):
+  """from_batch is a pure function: the same pytree with and without jit, and summed over
+  devices (pmap + psum) it equals the whole batch's statistics."""
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @settings(max_examples=8, deadline=None)
+  @given(dt.arrays((8,), min_value=-5, max_value=5), dt.arrays((8,), min_value=-5, max_value=5),
+         dt.arrays((8,), np.bool_))
+  def test_from_batch_equals_numpy_sums(self, p, y, keep):
+    m = keep.astype(np.float32)
+    got = self.variant(M.RegressionStats.from_batch)(p[:, None], y, m)
+    chex.assert_shape(jax.tree.leaves(got), ())
+    chex.assert_type(jax.tree.leaves(got), np.float32)
+    chex.assert_trees_all_close(got, _np_stats(p, y, m), rtol=1e-5, atol=1e-4)
+
+  @chex.variants(with_pmap=True)
+  def test_per_device_stats_psummed_equal_the_whole_batch(self):
+    rng = np.random.default_rng(3)
+    p, y = rng.normal(size=(4, 6)).astype(np.float32), rng.normal(size=(4, 6)).astype(np.float32)
+    m = (rng.random((4, 6)) < 0.8).astype(np.float32)
+
+    def per_device(pb, yb, mb):
+      return jax.lax.psum(M.RegressionStats.from_batch(pb, yb, mb), "i")
+
+    want = _np_stats(p.ravel(), y.ravel(), m.ravel())
+    with chex.fake_pmap():  # pmap as vmap: the same program without device transfers
+      fake = self.variant(per_device, broadcast_args_to_devices=False, n_devices=4)(p, y, m)
+    real = self.variant(per_device, broadcast_args_to_devices=False, n_devices=4)(p, y, m)
+    chex.assert_trees_all_close(fake, want, rtol=1e-5, atol=1e-5)
+    chex.assert_trees_all_close(real, fake, rtol=1e-6)
 
 
 def _log_softmax(z):

@@ -132,7 +132,8 @@ def test_full_recipe_reproduction_1000_epochs_gd_lr_001():
     updates, s = opt.update(g, s, p)
     return (optax.apply_updates(p, updates), s), loss
 
-  _, jax_losses = jax.jit(lambda p: jax.lax.scan(epoch, (p, opt.init(p)), None, length=1000))(params)
+  run = jax.jit(lambda p: jax.lax.scan(epoch, (p, opt.init(p)), None, length=1000))
+  _, jax_losses = run(params)
   jax_losses = np.asarray(jax_losses, np.float64)
 
   np.testing.assert_allclose(jax_losses, np_losses, rtol=1e-4)

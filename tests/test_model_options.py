@@ -7,8 +7,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from rich.console import Console
+
+from dlcore.data.preprocess import make_preprocess
+from dlcore.evals.split_metrics import predict_split
 from dlcore.models import build_model
+from dlcore.train.loop import restore_or_init
+from dlcore.train.metric_logger import read_metrics
 from experiments import classification
+from launch import run
 from launch.cli import load_config_file
 
 from conftest import REPO
@@ -19,14 +26,13 @@ def test_l1_l2_penalties_are_added_to_the_training_loss():
   (biases excluded), m = examples in the batch; the logged 'loss' metric stays the data loss."""
   c = load_config_file(str(REPO / "configs" / "digits_mlp.py"))
   c.mesh.num_devices = 1
-  s = classification.setup(c)
-  batch = {k: jnp.asarray(v[:16]) for k, v in s.dataset.split("train").items()}
+  s = classification.build(c)
+  batch = {k: jnp.asarray(v[:16]) for k, v in s.data.dataset.split("train").items()}
   batch["mask"] = jnp.ones((16,), jnp.float32)
-  params = jax.device_get(s.state.params)
-  base, (_, metrics) = s.loss_fn(params, {}, batch, jax.random.PRNGKey(0), False)
+  params = jax.device_get(jax.jit(s.init)(jax.random.PRNGKey(c.seed)).params)
+  base, (_, metrics) = s.objective(params, {}, batch, jax.random.PRNGKey(0), False)
   c.loss.l1_penalty, c.loss.l2_penalty = 1e-2, 3e-2
-  penalized = classification.make_loss_fn(c, s.model, classification.make_preprocess(
-      c.data, s.dataset.info))
+  penalized = classification.make_loss_fn(c, s.model, make_preprocess(c.data, s.data.info))
   loss, (_, metrics2) = penalized(params, {}, batch, jax.random.PRNGKey(0), False)
   kernels = [np.asarray(v["kernel"], np.float64) for v in params.values()]
   expected = (float(base) + 1e-2 / 16 * sum(np.abs(k).sum() for k in kernels)
@@ -77,10 +83,14 @@ def test_eval_reports_match_sklearn(tmp_path):
   c = load_config_file(str(REPO / "configs" / "digits_mlp.py"))
   c.train.update(dict(num_steps=60, log_every=30, eval_every=30, checkpoint_every=60,
                       progress=False))
-  result = classification.train_and_evaluate(c, tmp_path)
+  result = run.train(c, tmp_path)
   reports = json.loads((tmp_path / "reports.json").read_text())
-  s, _, state = classification._restore_latest(c, tmp_path, "best_checkpoint")
-  outputs, labels = classification.predict_split(s, state, "test", 256)
+  s = classification.build(c)
+  step, state, _, _ = restore_or_init(classification.make_task(c), tmp_path, Console(),
+                                      which="best")
+  assert reports["step"] == step  # the reports are those of the best state
+  outputs, labels = predict_split(classification.make_predict(s), state,
+                                  s.data.dataset.split("test"), 256, s.mesh)
   assert len(labels) == 360
   pred = outputs.argmax(-1)
   assert reports["macro_f1"] == pytest.approx(f1_score(labels, pred, average="macro"), abs=1e-6)
@@ -90,3 +100,5 @@ def test_eval_reports_match_sklearn(tmp_path):
   assert reports["auc_macro_ovr"] == pytest.approx(
       roc_auc_score(labels, probs, multi_class="ovr", average="macro"), abs=1e-5)
   assert 0 <= reports["ece"] <= 1 and result["test"]["macro_f1"] == reports["macro_f1"]
+  logged = [e for e in read_metrics(tmp_path / "metrics.jsonl") if e["split"] == "test"]
+  assert len(logged) == 1 and logged[0]["macro_f1"] == reports["macro_f1"]  # and logged

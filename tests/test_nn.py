@@ -5,6 +5,7 @@ Every expectation is an independent NumPy formula, not a call back into dlcore.
 
 import math
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -14,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlcore.errors import ConfigError
+from dlcore import testing as dt
 from dlcore.nn import (ACTIVATIONS, INITIALIZERS, avg_pool, get_activation, get_initializer,
-                       global_avg_pool, max_pool)
+                       global_avg_pool, max_pool, pool_output_shape)
 
 Z = np.concatenate([np.linspace(-6, 6, 121), [-0.0, 0.0, 1e-3, -1e-3]]).astype(np.float32)
 
@@ -198,13 +200,27 @@ def test_overlapping_max_pool_falls_back_and_matches_numpy():
   assert same.shape == (2, 5, 6, 3)
 
 
-@settings(max_examples=10, deadline=None)
-@given(_pool_case())
-def test_avg_pool_matches_numpy(case):
-  shape, window, seed = case
-  x = np.random.RandomState(seed).randn(*shape).astype(np.float32)
-  np.testing.assert_allclose(np.asarray(avg_pool(jnp.asarray(x), window)),
-                             _np_pool(x, window, window, np.mean), rtol=1e-5, atol=1e-6)
+class AvgPoolPropertyTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @settings(max_examples=6, deadline=None)
+  @given(_pool_case())
+  def test_avg_pool_matches_numpy(self, case):
+    shape, window, seed = case
+    x = np.random.RandomState(seed).randn(*shape).astype(np.float32)
+    got = self.variant(lambda v: avg_pool(v, window))(x)
+    chex.assert_shape(got, (shape[0], *pool_output_shape(shape[1:3], window), shape[3]))
+    chex.assert_type(got, np.float32)
+    chex.assert_trees_all_close(got, _np_pool(x, window, window, np.mean), rtol=1e-5, atol=1e-6)
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @settings(max_examples=5, deadline=None)
+  @given(dt.arrays(st.sampled_from([(1, 4, 4, 1), (2, 6, 2, 3)]), min_value=-5, max_value=5))
+  def test_global_avg_pool_is_the_spatial_mean_and_keeps_dims(self, x):
+    pooled = self.variant(lambda v: global_avg_pool(v, keepdims=True))(x)
+    chex.assert_shape(pooled, (x.shape[0], 1, 1, x.shape[3]))
+    chex.assert_trees_all_close(pooled, x.astype(np.float64).mean((1, 2), keepdims=True),
+                                rtol=1e-5, atol=1e-5)
 
 
 def test_avg_pool_overlapping_and_same_padding_divisible():

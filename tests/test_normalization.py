@@ -3,6 +3,7 @@
 Expectations are independent NumPy (float64) formulas, not calls back into dlcore or Flax.
 """
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -207,19 +208,28 @@ def test_layernorm_matches_numpy(eps):
   assert jax.tree.map(jnp.shape, v) == {"params": {"scale": (10,), "bias": (10,)}}
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.integers(0, 2**31 - 1), st.floats(-100, 100), st.floats(1e-1, 1e2))
-def test_layernorm_is_per_example_and_shift_scale_invariant(seed, shift, scale):
-  x = _rand((4, 16), seed=seed)
-  model = LayerNorm()
-  v = model.init(jax.random.key(0), jnp.asarray(x))
-  y = np.asarray(model.apply(v, jnp.asarray(x)))
-  np.testing.assert_allclose(y.mean(-1), 0, atol=1e-5)
-  y2 = np.asarray(model.apply(v, jnp.asarray(x * scale + shift)))
-  # LN(a x + b) = LN(x) * a sqrt(var + eps) / sqrt(a^2 var + eps), var per example
-  var = x.astype(np.float64).var(-1, keepdims=True)
-  factor = scale * np.sqrt(var + 1e-5) / np.sqrt(scale**2 * var + 1e-5)
-  np.testing.assert_allclose(y2, y * factor, atol=1e-5 + 1e-6 * (1 + abs(shift) / scale))
+_LAYER_NORM_APPLY = LayerNorm().apply
+
+
+class LayerNormPropertyTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  @settings(max_examples=12, deadline=None)
+  @given(st.integers(0, 2**31 - 1), st.floats(-100, 100), st.floats(1e-1, 1e2))
+  def test_layernorm_is_per_example_and_shift_scale_invariant(self, seed, shift, scale):
+    x = _rand((4, 16), seed=seed)
+    v = {"params": {"scale": jnp.ones(16), "bias": jnp.zeros(16)}}  # LayerNorm's init values
+    apply = self.variant(_LAYER_NORM_APPLY)  # one function object: jit compiles it once
+    y = apply(v, x)
+    chex.assert_shape(y, x.shape)
+    chex.assert_type(y, np.float32)
+    chex.assert_trees_all_close(y.mean(-1), np.zeros(4), atol=1e-5)
+    y2 = apply(v, (x * scale + shift).astype(np.float32))
+    # LN(a x + b) = LN(x) * a sqrt(var + eps) / sqrt(a^2 var + eps), var per example
+    var = x.astype(np.float64).var(-1, keepdims=True)
+    factor = scale * np.sqrt(var + 1e-5) / np.sqrt(scale**2 * var + 1e-5)
+    chex.assert_trees_all_close(y2, np.asarray(y) * factor, rtol=0,
+                                atol=1e-5 + 1e-6 * (1 + abs(shift) / scale))
 
 
 # ---------------------------------------------------------------- LRN

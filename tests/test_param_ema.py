@@ -10,11 +10,18 @@ import optax
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from rich.console import Console
+
+from dlcore.data.preprocess import make_preprocess
 from dlcore.errors import ConfigError
+from dlcore.evals.split_metrics import predict_split
 from dlcore.optim import build_optimizer, ema_params, param_ema
+from dlcore.train import runner
+from dlcore.train.loop import restore_or_init
 from dlcore.train.state import TrainState
 from dlcore.train.step import make_train_step
 from experiments import classification
+from launch import run
 from launch.cli import load_config_file
 
 from conftest import REPO
@@ -59,13 +66,13 @@ def test_ema_in_the_train_step_tracks_params_and_skips_nonfinite_steps():
                                        accumulate_steps=2))
   tx, _ = build_optimizer(opt, 20)
 
-  def loss_fn(params, model_state, batch, rng, train):
+  def loss_fn(params, state, batch, rngs):
     loss = jnp.mean((batch["x"] @ params["w"] - batch["y"])**2)
-    return loss, (model_state, {})
+    return loss, {"metrics": {}}
 
   rng = np.random.default_rng(0)
   params = {"w": jnp.asarray(rng.normal(size=(4, 1)), jnp.float32)}
-  state = TrainState.create(apply_fn=None, params=params, tx=tx, rng=jax.random.PRNGKey(0))
+  state = TrainState.create(params=params, tx=tx, rng=jax.random.PRNGKey(0))
   step = jax.jit(make_train_step(loss_fn))
   ema = np.asarray(params["w"], np.float64)
   for i in range(8):
@@ -93,15 +100,20 @@ def test_trainer_evaluates_with_the_ema(tmp_path):
   c = load_config_file(str(REPO / "configs" / "digits_mlp.py"))
   c.train.update(num_steps=60, log_every=20, eval_every=0, checkpoint_every=60, progress=False)
   c.optimizer.ema_decay = 0.9
-  result = classification.train_and_evaluate(c, tmp_path / "w")
-  s, _, state = classification._restore_latest(c, tmp_path / "w")
+  result = run.train(c, tmp_path / "w")
+  s, task = classification.build(c), classification.make_task(c)
+  # the state the final test evaluation used: the best one (early_stopping.restore_best)
+  which = runner.resolve_which(task, tmp_path / "w", "auto")
+  assert which == "best"
+  _, state, _, _ = restore_or_init(task, tmp_path / "w", Console(), which=which)
   ema = ema_params(state.opt_state)
   assert ema is not None
-  outputs, labels = classification.predict_split(s, state, "test", 1000)
+  outputs, labels = predict_split(classification.make_predict(s), state,
+                                  s.data.dataset.split("test"), 1000, s.mesh)
   direct = {}
   for name, p in (("ema", ema), ("raw", state.params)):
-    x = s.dataset.split("test")["inputs"]
-    batch = classification.make_preprocess(c.data, s.dataset.info)({"inputs": jnp.asarray(x)})
+    x = s.data.dataset.split("test")["inputs"]
+    batch = make_preprocess(c.data, s.data.info)({"inputs": jnp.asarray(x)})
     logits = s.model.apply({"params": p, **state.model_state}, batch["inputs"], train=False)
     direct[name] = np.asarray(logits)
   np.testing.assert_allclose(outputs, direct["ema"], rtol=1e-5, atol=1e-5)

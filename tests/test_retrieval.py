@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
 
+from dlcore.evals import recall_at_k
 from dlcore.train.metric_logger import read_metrics
-from experiments import get_experiment
-from experiments.retrieval import recall_at_k
+from launch import run
 from launch.cli import load_config_file
 
 from conftest import REPO
@@ -72,19 +73,21 @@ def test_short_triplet_run_on_mnist(data_dir, tmp_path):
   c.train.update(dict(batch_size=128, num_steps=20, log_every=10, eval_every=20,
                       checkpoint_every=20, progress=False))
   c.eval.batch_size = 504  # multiple of 8; two eval batches, the last one padded
-  exp = get_experiment(c)
-  result = exp.train_and_evaluate(c, tmp_path)
+  state, result = run.train_with_state(c, tmp_path)
   test = result["test"]
   assert result["status"] == "finished" and result["step"] == 20
   assert test["num_examples"] == 1000
   assert test["recall@1"] > 0.5  # chance is ~0.1
   assert test["recall@5"] >= test["recall@1"]
-  events = [e for e in read_metrics(tmp_path / "metrics.jsonl") if e["split"] == "test"]
-  assert [("recall@1" in e) for e in events] == [False, True]
-  assert events[-1]["recall@1"] == test["recall@1"]
-  again = exp.evaluate(c, tmp_path)
+  assert np.isfinite(test["loss"])  # the triplet loss and recall@k: one final 'test' event
+  events = read_metrics(tmp_path / "metrics.jsonl")
+  assert [(e["split"], e["step"], "recall@1" in e) for e in events if e["split"] != "train"] == \
+      [("eval", 20, False), ("test", 20, True)]  # recall only at the end, not in periodic evals
+  final = [e for e in events if e["split"] == "test"][0]
+  assert final["recall@1"] == test["recall@1"] and final["loss"] == test["loss"]
+  again = run.evaluate(c, tmp_path)
   assert again["step"] == 20
   assert again["recall@1"] == test["recall@1"] and again["recall@5"] == test["recall@5"]
-  assert np.isfinite(again["loss"])
-  params = exp.final_params(c, tmp_path)
+  assert again["loss"] == pytest.approx(test["loss"], rel=1e-6)
+  params = jax.device_get(state.eval_params())
   assert params["output"]["kernel"].shape == (3136, 32)

@@ -1,10 +1,13 @@
 """Dataset containers, the dataset registry and `load_dataset` (curriculum §9a, DS-1..DS-18).
 
-Every dataset is a `Dataset`: split name -> {'inputs': [N, ...], 'label': [N]}, small numpy
-arrays, or a `dlcore.data.lazy.LazySplit` that reads and decodes rows on demand (ImageNet, DS-4).
+Every dataset is a `Dataset`: split name -> named columns, e.g. {'inputs': [N, ...], 'label': [N]}
+(small numpy arrays, or a `dlcore.data.lazy.LazySplit` that reads and decodes rows on demand,
+ImageNet, DS-4), each column with a declared `Feature` (`dlcore.data.features`: image, dense,
+tokens, lengths, label, target, mask, graph) that chooses its preprocessing.
 Builders take the `data` ConfigDict (or any mapping with `.get`) and read optional keys with
 `.get(key, default)`. `load_dataset` then carves a seeded validation split and fills the
-per-channel training mean/std (unless the builder set them, as ImageNet's published ones).
+per-channel training mean/std of an image or dense 'inputs' column (unless the builder set them,
+as ImageNet's published ones), and the features of the columns not declared.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from dlcore.config import cfg_get  # noqa: F401  (re-exported for dlcore.data modules)
+from dlcore.data.features import TRANSFORMED, Feature, infer_features
 from dlcore.data.lazy import take_rows
 from dlcore.errors import ConfigError, DataError
 from dlcore.registry import Registry
 
-TASKS = ("multiclass", "binary", "regression")
+TASKS = ("multiclass", "binary", "regression", "sequence", "unsupervised", "graph")
 ENV_DATA_DIR = "DLCORE_DATA_DIR"
 
 DATASETS: Registry = Registry("dataset")
@@ -31,7 +36,8 @@ DATASETS: Registry = Registry("dataset")
 class DatasetInfo:
   """Static facts about a dataset; `mean`/`std` are per channel (last axis) of the train split,
   in the stored units (0..255 for uint8 images). `crop_size` is the default data.crop_size of
-  `make_preprocess` (0 = none; ImageNet: 224 of the stored 256)."""
+  `make_preprocess` (0 = none; ImageNet: 224 of the stored 256). `features`: {column: Feature}
+  of every column of the splits."""
   name: str
   task: str
   num_classes: int
@@ -40,12 +46,13 @@ class DatasetInfo:
   mean: tuple[float, ...] = ()
   std: tuple[float, ...] = ()
   crop_size: int = 0
+  features: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclasses.dataclass
 class Dataset:
-  """A dataset: `splits[name] = {'inputs': array[N, ...], 'label': array[N]}` (numpy arrays or
-  a LazySplit mapping of array-like columns)."""
+  """A dataset: `splits[name] = {column: array[N, ...]}` (numpy arrays or a LazySplit mapping of
+  array-like columns), e.g. {'inputs': images, 'label': classes}."""
   info: DatasetInfo
   splits: dict[str, Mapping[str, Any]]
 
@@ -56,13 +63,9 @@ class Dataset:
     return self.splits[name]
 
   def num_examples(self, name: str) -> int:
-    return int(self.split(name)["label"].shape[0])
-
-
-def cfg_get(cfg: Any, key: str, default: Any = None) -> Any:
-  """`cfg.get(key, default)` for ConfigDicts and dicts; None counts as unset."""
-  value = cfg.get(key, default) if cfg is not None else default
-  return default if value is None else value
+    """Rows of split `name` (of its first column; every column has as many)."""
+    split = self.split(name)
+    return int(next(iter(split.values())).shape[0]) if split else 0
 
 
 def make_split(inputs: np.ndarray, label: np.ndarray, task: str) -> dict[str, np.ndarray]:
@@ -96,9 +99,18 @@ def resolve_data_dir(data_config: Any) -> pathlib.Path:
     raise DataError("No data dir: set --config.data.data_dir=PATH or DLCORE_DATA_DIR "
                     "(it must contain mnist/ ...).")
   path = pathlib.Path(os.path.expanduser(str(raw)))
+  source = "--config.data.data_dir" if cfg_get(data_config, "data_dir", "") else ENV_DATA_DIR
+  if path.exists() and not path.is_dir():
+    raise DataError(f"Data dir {path} (from {source}) is a file, not a directory; set "
+                    f"--config.data.data_dir or {ENV_DATA_DIR} to the directory that contains "
+                    f"mnist/ ...")
   if not path.is_dir():
-    raise DataError(f"Data dir {path} does not exist; set --config.data.data_dir or "
-                    f"{ENV_DATA_DIR} to an existing directory (it must contain mnist/ ...).")
+    raise DataError(f"Data dir {path} (from {source}) does not exist; set "
+                    f"--config.data.data_dir or {ENV_DATA_DIR} to an existing directory (it must "
+                    f"contain mnist/ ...).")
+  if not os.access(path, os.R_OK | os.X_OK):
+    raise DataError(f"cannot read data dir {path} (from {source}): permission denied; fix its "
+                    f"permissions.")
   return path
 
 
@@ -142,7 +154,7 @@ def carve_validation(dataset: Dataset, size: Any, seed: int = 0) -> Dataset:
   """Moves a seeded random subset of 'train' to 'validation' (both keep their original order;
   a lazy split becomes two views, nothing is read)."""
   train = dataset.split("train")
-  n = int(train["label"].shape[0])
+  n = int(next(iter(train.values())).shape[0])
   count = validation_count(size, n)
   if count == 0:
     return dataset
@@ -168,8 +180,36 @@ def load_dataset(data_config: Any) -> Dataset:
   dataset = DATASETS.get(name)(data_config)
   dataset = carve_validation(dataset, cfg_get(data_config, "validation_size", 0),
                              cfg_get(data_config, "seed", 0))
-  if dataset.info.mean and dataset.info.std:
-    return dataset
-  mean, std = channel_mean_std(dataset.split("train")["inputs"])
-  info = dataclasses.replace(dataset.info, mean=mean, std=std)
+  train = dataset.split("train")
+  info = dataclasses.replace(dataset.info,
+                             features=infer_features(train, dataset.info.features))
+  inputs = info.features.get("inputs")
+  if not (info.mean and info.std) and inputs is not None and inputs.kind in TRANSFORMED:
+    mean, std = channel_mean_std(train["inputs"])
+    info = dataclasses.replace(info, mean=mean, std=std)
   return Dataset(info=info, splits=dataset.splits)
+
+
+def make_columns_dataset(name: str, task: str, splits: Mapping[str, Mapping[str, np.ndarray]],
+                         features: Mapping[str, Feature] | None = None,
+                         num_classes: int = 0) -> Dataset:
+  """A `Dataset` of any named columns (tokens, lengths, targets, graph arrays, ...), with the
+  features given (the others inferred from the 'train' split). Every column of a split must
+  have the same number of rows."""
+  if task not in TASKS:
+    raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+  out = {}
+  for split_name, columns in splits.items():
+    columns = {k: np.ascontiguousarray(v) for k, v in columns.items()}
+    rows = {k: v.shape[0] for k, v in columns.items()}
+    if len(set(rows.values())) > 1:
+      raise DataError(f"split {split_name!r} of {name!r} has columns of different lengths: "
+                      f"{rows}.")
+    out[split_name] = columns
+  train = out.get("train") or next(iter(out.values()))
+  x = train.get("inputs")
+  info = DatasetInfo(name=name, task=task, num_classes=int(num_classes),
+                     input_shape=tuple(x.shape[1:]) if x is not None else (),
+                     input_dtype=str(x.dtype) if x is not None else "",
+                     features=infer_features(train, features))
+  return Dataset(info=info, splits=out)

@@ -27,21 +27,37 @@ IDX_DTYPES = {
 }
 
 
+def unreadable(path: str, e: OSError) -> DataError:
+  """The DataError for a file that exists but cannot be read (permissions, I/O error)."""
+  if isinstance(e, PermissionError):
+    return DataError(f"cannot read {path}: permission denied; fix its permissions "
+                     f"(e.g. chmod a+r {path}).")
+  reason = e.strerror or str(e) or type(e).__name__
+  return DataError(f"cannot read {path}: {reason}; check the file and its disk, or re-copy it.")
+
+
 def _read_bytes(path: str) -> bytes:
   if not os.path.isfile(path):
     raise DataError(f"IDX file {path} not found.")
   if not path.endswith(".gz"):
-    with open(path, "rb") as f:
-      return f.read()
+    try:
+      with open(path, "rb") as f:
+        return f.read()
+    except OSError as e:
+      raise unreadable(path, e) from None
   try:
     with gzip.open(path, "rb") as f:
       return f.read()
+  except PermissionError as e:
+    raise unreadable(path, e) from None
   except EOFError:
     raise DataError(f"IDX file {path} is a truncated gzip stream; re-copy or re-download "
                     "it.") from None
   except gzip.BadGzipFile:
     raise DataError(f"IDX file {path} is not gzip data although its name ends in .gz.") from None
   except (zlib.error, OSError) as e:
+    if isinstance(e, OSError) and e.errno is not None:  # the system refused, not the data
+      raise unreadable(path, e) from None
     raise DataError(f"IDX file {path} could not be decompressed ({e}); re-copy it.") from None
 
 

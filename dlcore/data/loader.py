@@ -154,3 +154,44 @@ def _pad_and_mask(chunks: dict[str, np.ndarray], left: int,
   mask[:real] = 1.0
   batch["mask"] = batch["mask"].astype(np.float32) * mask if "mask" in batch else mask
   return batch
+
+
+class EpochSource:
+  """Batches of examples that are generated anew each epoch (random walks, skip-gram pairs,
+  negative samples), with the same exact `get_state`/`set_state` as `TrainLoader`.
+
+  Epoch e's examples are `generate(np.random.default_rng([seed, e, 1]), e)` (a dict of columns),
+  then shuffled with the TrainLoader's permutation of epoch e; restoring a state regenerates
+  that epoch's examples, so the batches that come next are exactly those of an uninterrupted
+  run. Every epoch must give at least `batch_size` examples.
+  """
+
+  def __init__(self, generate, batch_size: int, seed: int, shuffle: bool = True):
+    self.generate = generate
+    self.batch_size = _check_batch_size(batch_size)
+    self.seed, self.shuffle = int(seed), bool(shuffle)
+    self._loader = self._epoch_loader(0)
+    self.steps_per_epoch = self._loader.steps_per_epoch
+
+  def _epoch_loader(self, epoch: int) -> TrainLoader:
+    arrays = self.generate(np.random.default_rng([self.seed, epoch, 1]), epoch)
+    loader = TrainLoader(arrays, self.batch_size, self.seed, self.shuffle)
+    loader.epoch = epoch
+    return loader
+
+  def __iter__(self) -> "EpochSource":
+    return self
+
+  def __next__(self) -> dict[str, np.ndarray]:
+    if self._loader.batch_in_epoch >= self._loader.steps_per_epoch:
+      self._loader = self._epoch_loader(self._loader.epoch + 1)
+    return next(self._loader)
+
+  def get_state(self) -> dict:
+    return self._loader.get_state()
+
+  def set_state(self, state: dict) -> None:
+    self.seed = int(state.get("seed", self.seed))
+    loader = self._epoch_loader(int(state.get("epoch", 0)))
+    loader.set_state(state)
+    self._loader = loader

@@ -34,8 +34,12 @@ def mnist_dir(data_config: Any) -> pathlib.Path:
 def _find(folder: pathlib.Path, name: str) -> pathlib.Path:
   """The .gz file, or its uncompressed twin; DataError naming both when neither exists."""
   for candidate in (folder / name, folder / name[:-3]):
-    if candidate.is_file():
-      return candidate
+    try:
+      if candidate.is_file():
+        return candidate
+    except PermissionError:
+      raise DataError(f"cannot read MNIST folder {folder}: permission denied; fix its "
+                      f"permissions (e.g. chmod a+rx {folder}).") from None
   names = ", ".join(n for pair in FILES.values() for n in pair)
   raise DataError(f"MNIST file {folder / name} not found; expected the 4 MNIST IDX files "
                   f"({names}) in {folder}.")
@@ -58,8 +62,14 @@ def read_split(folder: pathlib.Path, split: str) -> tuple[np.ndarray, np.ndarray
 def build_mnist(data_config: Any) -> Dataset:
   """MNIST/Fashion-MNIST; `num_train` > 0 keeps only that prefix of the training split."""
   folder = mnist_dir(data_config)
+  if folder.exists() and not folder.is_dir():
+    raise DataError(f"MNIST folder {folder} is a file, not a directory; set --config.data.path "
+                    f"(or data_dir) to the folder holding the 4 MNIST IDX files.")
   if not folder.is_dir():
     raise DataError(f"MNIST folder {folder} does not exist; it must hold the 4 MNIST IDX files.")
+  if not os.access(folder, os.R_OK | os.X_OK):
+    raise DataError(f"cannot read MNIST folder {folder}: permission denied; fix its permissions "
+                    f"(e.g. chmod a+rx {folder}).")
   train = read_split(folder, "train")
   test = read_split(folder, "test")
   num_train = int(cfg_get(data_config, "num_train", 0))

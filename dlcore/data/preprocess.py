@@ -13,6 +13,10 @@ AlexNet/VGG "random 224 crop of 256, central crop at test" recipe; canonical, no
 An unset crop_size follows random_crop_size, else the dataset's `info.crop_size` (ImageNet: 224),
 so training and eval images have one size.
 
+Per feature (`info.features`, `dlcore.data.features`): the steps below apply to an 'inputs'
+column of kind image or dense; other dense columns are cast to float32; tokens, lengths, targets,
+masks and graph arrays pass unchanged (token ids stay integers).
+
 data.normalize: 'none' (cast to float32 only), 'unit' (x / 255 for uint8 inputs; float inputs
 unchanged), 'standardize' ((x - mean) / std per channel with info.mean/std). When the key is
 absent the default is 'unit' for uint8 inputs and 'none' otherwise. data.flatten reshapes
@@ -29,6 +33,7 @@ import numpy as np
 
 from dlcore.data.augment import augment_crop_size, center_crop, make_augment
 from dlcore.data.base import DatasetInfo, cfg_get
+from dlcore.data.features import TRANSFORMED, infer_feature
 from dlcore.errors import ConfigError
 
 NORMALIZE = ("none", "unit", "standardize")
@@ -61,10 +66,22 @@ def make_preprocess(data_config: Any, info: DatasetInfo) -> Callable[..., dict]:
     raise ConfigError(f"data.augment needs images (H, W) or (H, W, C), but {info.name!r} has "
                       f"inputs of shape {info.input_shape}; remove data.augment.")
   crop, random_crop = _crop_sizes(data_config, info)
+  features = dict(info.features) or {
+      "inputs": infer_feature("inputs", np.zeros((1, *info.input_shape), info.input_dtype or
+                                                 np.float32))}
+  transform_inputs = "inputs" in features and features["inputs"].kind in TRANSFORMED
+  cast = [k for k, f in features.items() if k != "inputs" and f.kind == "dense"]
 
   def preprocess(batch: dict[str, jax.Array], rng: jax.Array | None = None,
                  train: bool = False) -> dict[str, jax.Array]:
     out = dict(batch)
+    for k in cast:
+      if k in batch:
+        out[k] = jnp.asarray(batch[k], jnp.float32)
+    if one_hot:
+      out["label"] = jax.nn.one_hot(batch["label"], info.num_classes, dtype=jnp.float32)
+    if not transform_inputs or "inputs" not in batch:
+      return out
     x = jnp.asarray(batch["inputs"])
     augmenting = train and rng is not None and augment is not None
     if crop and not (augmenting and random_crop):
@@ -79,8 +96,6 @@ def make_preprocess(data_config: Any, info: DatasetInfo) -> Callable[..., dict]:
     if flatten:
       x = x.reshape(x.shape[0], -1)
     out["inputs"] = x
-    if one_hot:
-      out["label"] = jax.nn.one_hot(batch["label"], info.num_classes, dtype=jnp.float32)
     return out
 
   return preprocess

@@ -1,4 +1,5 @@
-"""Losses (curriculum §4). Each returns per-example values; `reduce_loss` applies mask and reduction.
+"""Losses (curriculum §4). Each returns per-example values; `reduce_loss` applies mask and
+reduction.
 
 Registry `LOSSES` maps config names to functions `fn(outputs, targets) -> per-example loss`:
 mse, mae, huber, reconstruction, cross_entropy, weighted_cross_entropy, binary_cross_entropy

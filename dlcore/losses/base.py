@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import chex
 import jax.numpy as jnp
 
 from dlcore.errors import ConfigError
@@ -50,6 +51,18 @@ def finish(values: jnp.ndarray, weights=None, mask=None, reduction: str = "none"
 def per_example(values: jnp.ndarray) -> jnp.ndarray:
   """Mean over every axis after the first (B, ...) -> (B,); a 1-D input is returned as is."""
   return values.reshape(values.shape[0], -1).mean(axis=-1) if values.ndim > 1 else values
+
+
+def assert_same_shape(fn: str, outputs: jnp.ndarray, targets: jnp.ndarray) -> None:
+  """Entry check (trace time, chex): elementwise losses need outputs and targets of one shape.
+
+  Called after `squeeze_output`, so (B, 1) outputs with (B,) targets pass; (B,) with (B, 1)
+  would broadcast to (B, B) and is rejected.
+  """
+  chex.assert_equal_shape([outputs, targets], custom_message=(
+      f"{fn}: outputs (input 0) and targets (input 1) must have the same shape (a trailing "
+      f"output axis of size 1 is dropped first); broadcasting them would silently compare "
+      f"every output with every target"))
 
 
 def squeeze_output(outputs: jnp.ndarray, targets: jnp.ndarray) -> jnp.ndarray:

@@ -7,10 +7,24 @@ or one-hot / soft targets (shape of logits).
 
 from __future__ import annotations
 
+import chex
 import jax
 import jax.numpy as jnp
 
-from dlcore.losses.base import LOSSES, finish, squeeze_output
+from dlcore.losses.base import LOSSES, assert_same_shape, finish, squeeze_output
+
+
+def assert_class_labels(fn: str, logits: jnp.ndarray, labels: jnp.ndarray) -> None:
+  """Entry check (trace time, chex): labels are class ids of shape logits.shape[:-1], or one-hot
+  / soft targets of shape logits.shape. (B, 1) ids with (B, K) logits would broadcast."""
+  message = (f"{fn}: labels must be integer class ids of shape logits.shape[:-1] = "
+             f"{logits.shape[:-1]} or one-hot/soft targets of shape logits.shape = "
+             f"{logits.shape}; got labels of shape {labels.shape}")
+  chex.assert_rank(logits, set(range(1, 9)), custom_message=message)
+  if labels.ndim == logits.ndim:
+    chex.assert_equal_shape([logits, labels], custom_message=message)
+  else:
+    chex.assert_shape(labels, logits.shape[:-1], custom_message=message)
 
 
 def _targets(logits, labels, label_smoothing: float = 0.0):
@@ -38,6 +52,7 @@ def softmax_cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray, *,
   """
   logits = jnp.asarray(logits)
   labels = jnp.asarray(labels)
+  assert_class_labels("softmax_cross_entropy", logits, labels)
   log_p = jax.nn.log_softmax(logits, axis=-1)
   if labels.ndim < logits.ndim and not label_smoothing:
     values = -jnp.take_along_axis(log_p, labels.astype(jnp.int32)[..., None], axis=-1)[..., 0]
@@ -56,6 +71,7 @@ def weighted_cross_entropy(logits: jnp.ndarray, labels: jnp.ndarray, *, class_we
   (sum w_{y_i} CE_i / sum w_{y_i}) is `softmax_cross_entropy(..., weights=w[labels], 'mean')`.
   """
   logits = jnp.asarray(logits)
+  assert_class_labels("weighted_cross_entropy", logits, jnp.asarray(labels))
   w = jnp.asarray(class_weights, logits.dtype)
   log_p = jax.nn.log_softmax(logits, axis=-1)
   values = -(w * _targets(logits, labels, label_smoothing) * log_p).sum(axis=-1)
@@ -74,6 +90,7 @@ def binary_cross_entropy_with_logits(logits: jnp.ndarray, labels: jnp.ndarray, *
   """
   logits = squeeze_output(jnp.asarray(logits), jnp.asarray(labels))
   labels = jnp.asarray(labels).astype(logits.dtype)
+  assert_same_shape("binary_cross_entropy_with_logits", logits, labels)
   values = jnp.maximum(logits, 0) - logits * labels + jax.nn.softplus(-jnp.abs(logits))
   return finish(values, weights, mask, reduction)
 
@@ -97,5 +114,6 @@ def binary_cross_entropy(probs: jnp.ndarray, labels: jnp.ndarray, *, eps: float 
   eps = probability_eps(probs.dtype) if eps is None else eps
   p = jnp.clip(probs, eps, 1 - eps)
   y = jnp.asarray(labels).astype(p.dtype)
+  assert_same_shape("binary_cross_entropy", p, y)
   values = -(y * jnp.log(p) + (1 - y) * jnp.log1p(-p))
   return finish(values, weights, mask, reduction)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from dlcore.losses.base import LOSSES, finish, squeeze_output
-from dlcore.losses.classification import _targets, binary_cross_entropy_with_logits
+from dlcore.losses.base import LOSSES, assert_same_shape, finish, squeeze_output
+from dlcore.losses.classification import (_targets, assert_class_labels,
+                                          binary_cross_entropy_with_logits)
 
 
 @LOSSES.register("focal")
@@ -19,6 +20,7 @@ def focal_loss(logits: jnp.ndarray, labels: jnp.ndarray, *, gamma: float = 2.0, 
   gamma = 0 with alpha None is the categorical cross-entropy.
   """
   logits = jnp.asarray(logits)
+  assert_class_labels("focal_loss", logits, jnp.asarray(labels))
   log_p = jax.nn.log_softmax(logits, axis=-1)
   modulator = jnp.power(1.0 - jnp.exp(log_p), gamma)
   terms = -_targets(logits, labels) * modulator * log_p
@@ -39,6 +41,7 @@ def binary_focal_loss(logits: jnp.ndarray, labels: jnp.ndarray, *, gamma: float 
   """
   logits = squeeze_output(jnp.asarray(logits), jnp.asarray(labels))
   y = jnp.asarray(labels).astype(logits.dtype)
+  assert_same_shape("binary_focal_loss", logits, y)
   ce = binary_cross_entropy_with_logits(logits, y)
   p = jax.nn.sigmoid(logits)
   p_t = p * y + (1 - p) * (1 - y)

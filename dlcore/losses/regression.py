@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from dlcore.losses.base import LOSSES, finish, per_example, squeeze_output
+from dlcore.losses.base import LOSSES, assert_same_shape, finish, per_example, squeeze_output
 
 
-def _error(predictions, targets):
+def _error(predictions, targets, fn: str):
   predictions = squeeze_output(jnp.asarray(predictions), jnp.asarray(targets))
-  return predictions - jnp.asarray(targets).astype(predictions.dtype)
+  targets = jnp.asarray(targets).astype(predictions.dtype)
+  assert_same_shape(fn, predictions, targets)
+  return predictions - targets
 
 
 @LOSSES.register("mse")
@@ -24,7 +26,7 @@ def mean_squared_error(predictions: jnp.ndarray, targets: jnp.ndarray, *, half: 
   reduction='mean' gives (1/n) sum (y - y_hat)^2; `half=True` gives the 1/(2m) form of
   000 §1.3.1 (§0 item 3), i.e. half of it.
   """
-  values = per_example(_error(predictions, targets)**2)
+  values = per_example(_error(predictions, targets, "mean_squared_error")**2)
   return finish(values * 0.5 if half else values, weights, mask, reduction)
 
 
@@ -32,7 +34,8 @@ def mean_squared_error(predictions: jnp.ndarray, targets: jnp.ndarray, *, half: 
 def mean_absolute_error(predictions: jnp.ndarray, targets: jnp.ndarray, *, weights=None,
                         mask=None, reduction: str = "none") -> jnp.ndarray:
   """LOSS-2 absolute error |y - y_hat| per example; reduction='mean' gives (1/n) sum |y - y_hat|."""
-  return finish(per_example(jnp.abs(_error(predictions, targets))), weights, mask, reduction)
+  errors = jnp.abs(_error(predictions, targets, "mean_absolute_error"))
+  return finish(per_example(errors), weights, mask, reduction)
 
 
 @LOSSES.register("huber")
@@ -43,7 +46,7 @@ def huber_loss(predictions: jnp.ndarray, targets: jnp.ndarray, *, delta: float =
   delta = 1.0 as in 002 §2.6.1 eq.24. Inside delta it is half the squared error (MSE/2); for any e,
   max(0.5 min(e^2, delta|e|), delta|e| - delta^2/2) <= huber <= min(e^2/2, delta|e|).
   """
-  a = jnp.abs(_error(predictions, targets))
+  a = jnp.abs(_error(predictions, targets, "huber_loss"))
   quad = jnp.minimum(a, delta)
   values = 0.5 * quad**2 + delta * (a - quad)
   return finish(per_example(values), weights, mask, reduction)
@@ -53,6 +56,6 @@ def huber_loss(predictions: jnp.ndarray, targets: jnp.ndarray, *, delta: float =
 def reconstruction_loss(reconstructions: jnp.ndarray, inputs: jnp.ndarray, *, weights=None,
                         mask=None, reduction: str = "none") -> jnp.ndarray:
   """LOSS-16 autoencoder reconstruction ||X - X_hat||^2, summed over each example's features."""
-  err = _error(reconstructions, inputs)**2
+  err = _error(reconstructions, inputs, "reconstruction_loss")**2
   values = err.reshape(err.shape[0], -1).sum(axis=-1) if err.ndim > 1 else err
   return finish(values, weights, mask, reduction)

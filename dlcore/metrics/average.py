@@ -7,7 +7,7 @@ reduction), so no explicit all-reduce is needed.
 from __future__ import annotations
 
 import functools
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import flax.struct
 import jax
@@ -38,23 +38,30 @@ class Average:
 
 @flax.struct.dataclass
 class PackedAverages:
-  """Several named `Average`s as one (n, 2) array of [total, count] rows.
+  """The metrics that leave a step: every named `Average` as one row of an (n, 2) array of
+  [total, count], and any other additive statistic (sums and counts of any shape: `Confusion`,
+  `Perplexity`, `RegressionStats`, ...) as it is, in `others`.
 
   A jitted step that returns this instead of a dict of Averages has one small output buffer
   instead of 2n, which matters when steps take a fraction of a millisecond (GPU/TPU).
   """
   values: jnp.ndarray
   names: tuple = flax.struct.field(pytree_node=False, default=())
+  others: dict = flax.struct.field(default_factory=dict)
 
   @classmethod
-  def pack(cls, metrics: Mapping[str, Average]) -> "PackedAverages":
+  def pack(cls, metrics: Mapping[str, Any]) -> "PackedAverages":
+    averages = {k: m for k, m in metrics.items() if isinstance(m, Average)}
     rows = [jnp.stack([jnp.asarray(m.total, jnp.float32), jnp.asarray(m.count, jnp.float32)])
-            for m in metrics.values()]
-    return cls(values=jnp.stack(rows), names=tuple(metrics))
+            for m in averages.values()]
+    values = jnp.stack(rows) if rows else jnp.zeros((0, 2), jnp.float32)
+    return cls(values=values, names=tuple(averages),
+               others={k: m for k, m in metrics.items() if k not in averages})
 
-  def unpack(self) -> dict[str, Average]:
-    return {n: Average(total=self.values[i, 0], count=self.values[i, 1])
-            for i, n in enumerate(self.names)}
+  def unpack(self) -> dict[str, Any]:
+    out = {n: Average(total=self.values[i, 0], count=self.values[i, 1])
+           for i, n in enumerate(self.names)}
+    return {**out, **self.others}
 
 
 def _unpacked(metrics):

@@ -48,7 +48,8 @@ def build_model(model_config: Mapping[str, Any], num_outputs: int) -> nn.Module:
 
   `model_config` is an `ml_collections.ConfigDict` (or a mapping). `num_outputs` comes from the
   dataset. Unknown keys raise a one-sentence `ConfigError` naming the key, the model and the
-  closest valid field.
+  closest valid field; a model class may define `check_fields(fields: dict)` (a classmethod)
+  that raises a `ConfigError` for a bad value (e.g. `MLP`: `features` must be positive ints).
   """
   config = model_config.to_dict() if hasattr(model_config, "to_dict") else dict(model_config)
   if "name" not in config:
@@ -68,7 +69,11 @@ def build_model(model_config: Mapping[str, Any], num_outputs: int) -> nn.Module:
       valid = f"valid fields: {', '.join(fields)}" if fields else "it takes no fields"
       raise ConfigError(f"Unknown key model.{key} for model {name!r}{did_you_mean}; {valid}.")
   config.pop("num_outputs", None)
-  return cls(num_outputs=num_outputs, **{k: _plain(v) for k, v in config.items()})
+  kwargs = {k: _plain(v) for k, v in config.items()}
+  check = getattr(cls, "check_fields", None)  # a model's own value checks (ConfigError)
+  if callable(check):
+    check(kwargs)
+  return cls(num_outputs=num_outputs, **kwargs)
 
 
 __all__ = [

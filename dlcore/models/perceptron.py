@@ -67,7 +67,8 @@ def labels_to_pm1(labels: jnp.ndarray) -> jnp.ndarray:
   return 2 * jnp.asarray(labels, jnp.float32) - 1
 
 
-def _epoch(w: jnp.ndarray, b: jnp.ndarray, x: jnp.ndarray, y: jnp.ndarray, lr: jnp.ndarray):
+def perceptron_epoch(w: jnp.ndarray, b: jnp.ndarray, x: jnp.ndarray, y: jnp.ndarray,
+                     lr: jnp.ndarray):
   """One pass of Algorithm 1 over the examples in order; returns (w, b, mistakes)."""
 
   def visit(carry, example):
@@ -100,7 +101,7 @@ def perceptron_fit(params: Any, x: jnp.ndarray, y: jnp.ndarray, learning_rate: f
 
   def body(state):
     w, b, epoch, history, _ = state
-    w, b, mistakes = _epoch(w, b, x, y, lr)
+    w, b, mistakes = perceptron_epoch(w, b, x, y, lr)
     return w, b, epoch + 1, history.at[epoch].set(mistakes), mistakes
 
   init = (jnp.asarray(inner["w"], jnp.float32), jnp.asarray(inner["b"], jnp.float32), jnp.int32(0),

@@ -19,11 +19,15 @@ Order of the chain: L2 → clip by value → clip by norm → optimizer (with th
 in `freeze` (multi_transform), then the parameter EMA (`param_ema`, last: it sees the final
 update), all wrapped in `MultiSteps` (so clipping sees the mean gradient and θ̄ moves once per
 real update).
+
+Values are range-checked first (`check_optimizer_config`): e.g. a learning_rate that is <= 0
+or NaN, or a negative schedule.warmup_steps, is one `ConfigError` naming the key and its range.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable
 
 import optax
@@ -38,9 +42,78 @@ from dlcore.optim.l2 import decay_mask, l2_coupled
 from dlcore.optim.registries import OPTIMIZERS, SCHEDULES
 
 
+# key -> (kind, lower bound, lower bound included, upper bound or None, upper included).
+# kind 'float' must be a finite real number, 'int' a whole number.
+_OPTIMIZER_RANGES = {
+    "learning_rate": ("float", 0.0, False, None, False),
+    "momentum": ("float", 0.0, True, 1.0, True),
+    "b1": ("float", 0.0, True, 1.0, False),
+    "b2": ("float", 0.0, True, 1.0, False),
+    "eps": ("float", 0.0, True, None, False),
+    "weight_decay": ("float", 0.0, True, None, False),
+    "decay": ("float", 0.0, True, 1.0, True),
+    "initial_accumulator_value": ("float", 0.0, True, None, False),
+    "l2_coupled": ("float", 0.0, True, None, False),
+    "l2_num_examples": ("int", 1, True, None, False),
+    "grad_clip_value": ("float", 0.0, True, None, False),
+    "grad_clip_norm": ("float", 0.0, True, None, False),
+}
+_SCHEDULE_RANGES = {
+    "warmup_steps": ("int", 0, True, None, False),
+    "decay_steps": ("int", 1, True, None, False),
+    "decay_rate": ("float", 0.0, False, None, False),
+    "alpha": ("float", 0.0, True, None, False),
+    "base_lr": ("float", 0.0, True, None, False),
+    "step_size": ("int", 1, True, None, False),
+}
+
+
+def _range_text(kind: str, lo, lo_in: bool, hi, hi_in: bool) -> str:
+  what = "a finite number" if kind == "float" else "an integer"
+  if hi is None:
+    return f"{what} {'>=' if lo_in else '>'} {lo:g}"
+  return f"{what} in {'[' if lo_in else '('}{lo:g}, {hi:g}{']' if hi_in else ')'}"
+
+
+def _check_value(where: str, key: str, value, spec) -> None:
+  kind, lo, lo_in, hi, hi_in = spec
+  flag = f"--config.{where}.{key}"
+  valid = _range_text(*spec)
+  if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    raise ConfigError(f"{where}.{key}={value!r} is not a number; it must be {valid}: "
+                      f"fix {flag}.")
+  x = float(value)
+  ok = math.isfinite(x) and (x >= lo if lo_in else x > lo)
+  if ok and hi is not None:
+    ok = x <= hi if hi_in else x < hi
+  if ok and kind == "int":
+    ok = x == int(x)
+  if not ok:
+    raise ConfigError(f"{where}.{key}={value!r} is out of range; it must be {valid}: "
+                      f"fix {flag}.")
+
+
+def check_optimizer_config(opt_cfg) -> None:
+  """ConfigError naming the key and its valid range for a non-finite or out-of-range value of
+  `config.optimizer` (e.g. learning_rate <= 0 or NaN) or of `config.optimizer.schedule`
+  (e.g. warmup_steps < 0). Unset (missing or None) keys are not checked."""
+  for key, spec in _OPTIMIZER_RANGES.items():
+    value = cfg_get(opt_cfg, key, None)
+    if value is not None:
+      _check_value("optimizer", key, value, spec)
+  sched_cfg = cfg_get(opt_cfg, "schedule", None)
+  if sched_cfg is None:
+    return
+  for key, spec in _SCHEDULE_RANGES.items():
+    value = cfg_get(sched_cfg, key, None)
+    if value is not None:
+      _check_value("optimizer.schedule", key, value, spec)
+
+
 def build_schedule(opt_cfg, total_steps: int) -> optax.Schedule:
   """The schedule named by `opt_cfg.schedule.name` ('constant' if absent), peak = learning_rate,
   over `total_steps` optimizer updates (SCH-1..5)."""
+  check_optimizer_config(opt_cfg)
   sched_cfg = cfg_get(opt_cfg, "schedule", None)
   name = cfg_get(sched_cfg, "name", "constant")
   factory = SCHEDULES.get(name)
@@ -56,6 +129,7 @@ def build_optimizer(opt_cfg, total_steps: int) -> tuple[optax.GradientTransforma
   """
   if opt_cfg is None or cfg_get(opt_cfg, "name", None) is None:
     raise ConfigError("config.optimizer.name is missing; set e.g. --config.optimizer.name=adam.")
+  check_optimizer_config(opt_cfg)
   k = int(cfg_get(opt_cfg, "accumulate_steps", 1))
   if k < 1:
     raise ConfigError(f"config.optimizer.accumulate_steps must be >= 1, got {k}.")

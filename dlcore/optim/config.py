@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-def cfg_get(cfg, key: str, default: Any) -> Any:
-  """`cfg.get(key, default)`, or `default` when `cfg` is None (a missing sub-config)."""
-  if cfg is None:
-    return default
-  value = cfg.get(key, default)
-  return default if value is None else value
+from dlcore.config import cfg_get  # noqa: F401  (re-exported for dlcore.optim modules)
 
 
 def optimizer_config(name: str, learning_rate: float, schedule: str = "constant",

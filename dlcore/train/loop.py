@@ -1,96 +1,107 @@
-"""The training loop shared by every supervised trainer, read top to bottom:
+"""The one training loop, for every task, read top to bottom:
 
-1. restore the latest checkpoint (state + data position + early-stopping state), if any;
-2. step: next prefetched batch -> jitted `train_step`; metrics merged on device;
-3. every `log_every` steps: fetch metrics, stop with an error on a NaN/Inf loss (after saving
-   the last good state), log to metrics.jsonl / TensorBoard / console;
-4. every `eval_every` steps: evaluate every example of the eval split, early stopping, best state;
+1. the initial state (`task.init`, placed on the mesh; optionally warm-started from another
+   run), then the latest good checkpoint of the workdir (state, data position, early stopping):
+   a checkpoint of another model stops with an error; a damaged one is moved aside and the
+   previous one used, saying so;
+2. step: the next prefetched batch (or None for tasks that make their data in the step) ->
+   jitted `train_step(state, batch, *step_args)`;
+3. every `log_every` steps: fetch the metrics, stop with an error on a NaN/Inf step (after
+   saving the last good state), log to metrics.jsonl / TensorBoard / console;
+4. evaluators due at this step (`config.evals`); early stopping on one of them, best state;
 5. every `checkpoint_every` steps, on SIGTERM/SIGINT, and at the end: checkpoint;
-6. final evaluation on the test split (from the best state when early stopping is on); plots.
+6. the evaluators that run at the end, on the final state (the best one when early stopping
+   restores it); plots of every metric the task reports.
+
+Only process 0 writes config.json, logs and plots.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
+import shutil
 import sys
 import time
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import jax
-import numpy as np
-from jax.sharding import Mesh
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
-from dlcore.data.loader import TrainLoader, eval_batches
+from dlcore.config import cfg_get
 from dlcore.data.prefetch import Prefetcher
-from dlcore.errors import NonFiniteLossError
+from dlcore.errors import ConfigError, NonFiniteLossError
+from dlcore.evals.split_metrics import max_inflight_steps
 from dlcore.metrics import compute, merge_all
 from dlcore.train import mesh as mesh_lib
 from dlcore.train.checkpoint import Checkpointer
 from dlcore.train.early_stopping import EarlyStopping
 from dlcore.train.metric_logger import MetricLogger, read_metrics
 from dlcore.train.signals import stop_on_signals
-from dlcore.train.state import TrainState
+from dlcore.train.step import compile_train_step
+from dlcore.train.task import Task
+from dlcore.train.warm_start import warm_start
 from dlcore.viz.curves import plot_curves
+
+RUN_FILES = ("checkpoints", "best_checkpoint", "damaged_checkpoints", "metrics.jsonl",
+             "tensorboard", "plots")
+
+
+def _positive(key: str, value: Any, allow_zero: bool = True) -> int:
+  if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
+    raise ConfigError(f"{key} must be an int >= {0 if allow_zero else 1}, got {value!r}.")
+  return value
 
 
 @dataclasses.dataclass
 class LoopSettings:
-  """How long to train and how often to log/evaluate/checkpoint (from `config.train`)."""
+  """How long to train and how often to log and checkpoint (from `config.train`)."""
   num_steps: int
-  log_every: int
-  eval_every: int
-  checkpoint_every: int
+  log_every: int = 100
+  checkpoint_every: int = 0
   max_checkpoints: int = 3
-  eval_batch_size: int = 1000
-  eval_split: str = "test"
-  test_split: str = "test"
-  restore_best: bool = False
   progress: bool = True
+  overwrite: bool = False
+  early_stopping: EarlyStopping | None = None
+  early_stopping_eval: str = "eval"
+  restore_best: bool = False
 
   @classmethod
-  def from_config(cls, config, steps_per_epoch: int) -> "LoopSettings":
+  def from_config(cls, config, steps_per_epoch: int = 0) -> "LoopSettings":
+    """`train.num_steps` (primary) or `train.num_epochs` x steps per epoch; 0 for an interval
+    means once per epoch. Early stopping from `config.early_stopping` (its `eval`: the
+    evaluator it watches, default 'eval')."""
     t = config.train
-    num_steps = int(t.get("num_steps", 0) or 0) or int(t.num_epochs) * steps_per_epoch
-    per_epoch = lambda v: int(v) if int(v) > 0 else steps_per_epoch  # 0 = once per epoch
+    num_steps = _positive("train.num_steps", cfg_get(t, "num_steps", 0))
+    epochs = _positive("train.num_epochs", cfg_get(t, "num_epochs", 0))
+    if not num_steps:
+      if epochs and not steps_per_epoch:
+        raise ConfigError("train.num_epochs needs a task with a dataset; set train.num_steps.")
+      num_steps = epochs * steps_per_epoch
+    if num_steps < 1:
+      raise ConfigError(f"nothing to train: train.num_steps={cfg_get(t, 'num_steps', 0)} and "
+                        f"train.num_epochs={cfg_get(t, 'num_epochs', 0)}; set one of them > 0.")
+    every = _positive("train.checkpoint_every", cfg_get(t, "checkpoint_every", 0))
     es = config.get("early_stopping", None)
+    early = None
+    restore_best = False
+    if es is not None:
+      early = EarlyStopping(metric=es.get("metric", "loss"), mode=es.get("mode", "min"),
+                            patience=int(es.get("patience", 0)),
+                            min_delta=float(es.get("min_delta", 0.0)))
+      restore_best = bool(es.get("patience", 0) > 0 or es.get("restore_best", False))
     return cls(num_steps=num_steps,
-               log_every=max(1, int(t.get("log_every", 100))),
-               eval_every=per_epoch(t.get("eval_every", 0)),
-               checkpoint_every=per_epoch(t.get("checkpoint_every", 0)),
-               max_checkpoints=int(t.get("max_checkpoints", 3)),
-               eval_batch_size=int(config.eval.get("batch_size", 1000)),
-               eval_split=str(config.eval.get("split", "test")),
-               test_split=str(config.eval.get("test_split", "test")),
-               restore_best=bool(es is not None and
-                                 (es.get("patience", 0) > 0 or es.get("restore_best", False))),
-               progress=bool(t.get("progress", True)))
-
-
-def evaluate(eval_step: Callable, state: TrainState, arrays: Mapping[str, np.ndarray],
-             batch_size: int, mesh: Mesh) -> dict[str, float]:
-  """Metrics over every example of `arrays` (last batch padded and masked)."""
-  pending, inflight = [], max_inflight_steps(mesh)
-  for batch in eval_batches(arrays, batch_size):
-    pending.append(eval_step(state, mesh_lib.put_batch(batch, mesh)))
-    if len(pending) > inflight:
-      jax.block_until_ready(pending[-inflight - 1])
-  return compute(merge_all(pending))
-
-
-def max_inflight_steps(mesh: Mesh) -> int:
-  """How many dispatched steps may run ahead of the host.
-
-  Two on accelerators (enough to hide the host's work). One on a multi-device CPU mesh: there
-  the 'devices' share a small thread pool, and the collectives of several in-flight steps can
-  wait on each other until XLA aborts (observed with 8 fake devices on 2 cores).
-  """
-  if mesh.size > 1 and mesh.devices.flat[0].platform == "cpu":
-    return 1
-  return 2
+               log_every=_positive("train.log_every", cfg_get(t, "log_every", 100), False),
+               checkpoint_every=every or steps_per_epoch or num_steps,
+               max_checkpoints=_positive("train.max_checkpoints",
+                                         cfg_get(t, "max_checkpoints", 3), False),
+               progress=bool(cfg_get(t, "progress", True)),
+               overwrite=bool(cfg_get(t, "overwrite", False)),
+               early_stopping=early,
+               early_stopping_eval=str(es.get("eval", "eval")) if es is not None else "eval",
+               restore_best=restore_best)
 
 
 def make_console() -> Console:
@@ -104,114 +115,249 @@ def _progress(console: Console, enabled: bool) -> Progress:
                   TimeRemainingColumn(), console=console, disable=not enabled, transient=False)
 
 
-def run(*, workdir: str | pathlib.Path, settings: LoopSettings, state: TrainState,
-        train_step: Callable, eval_step: Callable, train_loader: TrainLoader,
-        eval_sets: Mapping[str, Mapping[str, np.ndarray]], mesh: Mesh,
-        early_stopping: EarlyStopping | None = None, checkpoint_meta: dict | None = None,
-        console: Console | None = None, plot_metrics=("loss", "accuracy")) -> dict[str, Any]:
-  """Train to `settings.num_steps`, resuming from `<workdir>/checkpoints` when present.
+def is_writer() -> bool:
+  """Only process 0 writes logs, config.json and plots."""
+  return jax.process_index() == 0
 
-  Returns {'status': 'finished' | 'interrupted', 'step': int, 'test': {...metrics}}.
+
+def write_config(config, workdir: pathlib.Path) -> None:
+  if is_writer():
+    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2, sort_keys=True)
+                                         + "\n")
+
+
+def clear_run(workdir: pathlib.Path, console: Console) -> None:
+  """train.overwrite=True: delete the previous run's checkpoints, logs and plots."""
+  removed = [name for name in RUN_FILES if (workdir / name).exists()]
+  for name in removed:
+    path = workdir / name
+    shutil.rmtree(path) if path.is_dir() else path.unlink()
+  if removed:
+    console.print(f"train.overwrite=True: deleted {', '.join(removed)} of the previous run in "
+                  f"{workdir}")
+
+
+def initial_state(task: Task):
+  """`task.init(PRNGKey(config.seed))` placed with the task's state shardings (replicated by
+  default), and those shardings."""
+  rng = jax.random.PRNGKey(int(task.config.get("seed", 0)))
+  abstract = jax.eval_shape(task.init, rng)
+  if task.state_sharding is None:
+    sharding = jax.tree.map(lambda _: mesh_lib.replicated(task.mesh), abstract)
+  else:
+    sharding = task.state_sharding(task.mesh, abstract)
+  state = jax.jit(task.init, out_shardings=sharding)(rng)
+  return state, sharding
+
+
+def restore_or_init(task: Task, workdir: pathlib.Path, console: Console, which: str = "latest",
+                    repair: bool = False):
+  """(step, state, data_state, meta) of `workdir`'s latest (or best) good checkpoint; the one
+  restore path of the loop, `launch.eval` and warm starts. A ConfigError when there is none."""
+  state, _ = initial_state(task)
+  subdir = {"latest": "checkpoints", "best": "best_checkpoint"}[which]
+  ckpt = Checkpointer(workdir / subdir)
+  try:
+    restored = ckpt.restore_latest(state, repair=repair)
+  finally:
+    ckpt.close()
+  if restored is not None:
+    for step, reason in restored.skipped:
+      console.print(f"checkpoint at step {step} in {ckpt.directory} cannot be read ({reason}); "
+                    f"using the previous one")
+  if restored is None or restored.state is None:
+    damaged = f" (all {len(restored.skipped)} are damaged)" if restored else ""
+    raise ConfigError(f"No usable checkpoint in {ckpt.directory}{damaged}; train first: "
+                      f"python -m launch.train --config <config> --workdir {workdir}")
+  return restored.step, restored.state, restored.data_state, restored.meta
+
+
+def run(task: Task, workdir: str | pathlib.Path, settings: LoopSettings | None = None,
+        console: Console | None = None) -> tuple[Any, dict[str, Any]]:
+  """Train `task` to `settings.num_steps` in `workdir`, resuming from its checkpoints.
+
+  Returns (final state, result): result is {'status': 'finished' | 'interrupted', 'step': int,
+  <event>: {metric: value} for every evaluator event at the end (e.g. 'test')}. The final state
+  is the best one when early stopping restores it.
   """
   workdir = pathlib.Path(workdir)
   console = console or make_console()
-  logger = MetricLogger(workdir, console)
+  settings = settings or LoopSettings.from_config(task.config, task.steps_per_epoch)
+  if settings.overwrite:
+    clear_run(workdir, console)
+  periodic = [e for e in task.evaluators if e.every > 0]
+  early = settings.early_stopping or EarlyStopping()
+  watched = next((e for e in periodic if e.name == settings.early_stopping_eval), None)
+  if (settings.restore_best or early.patience > 0) and watched is None:
+    raise ConfigError(f"early stopping watches evaluator {settings.early_stopping_eval!r}, "
+                      f"which does not run periodically; periodic evaluators: "
+                      f"{', '.join(e.name for e in periodic) or 'none'} (set "
+                      f"early_stopping.eval or evals.<name>.every).")
+
+  state, sharding = initial_state(task)
+  state = warm_start(state, task.config.get("init_from", None), console)
   ckpt = Checkpointer(workdir / "checkpoints", settings.max_checkpoints,
                       settings.checkpoint_every)
   best_ckpt = Checkpointer(workdir / "best_checkpoint", 1, async_save=False)
-  early = early_stopping or EarlyStopping()
-  meta = dict(checkpoint_meta or {})
+  logger = None
+  try:
+    restored = ckpt.restore_latest(state)  # a checkpoint of another model stops here
+    stopped_early = False
+    start_step = 0
+    if restored is not None:
+      for step, reason in restored.skipped:
+        console.print(f"checkpoint at step {step} cannot be read ({reason}); moved it to "
+                      f"{workdir / 'damaged_checkpoints'}")
+    if restored is not None and restored.state is not None:
+      start_step, state = restored.step, restored.state
+      if task.batches is not None:
+        task.batches.set_state(restored.data_state)
+      early.load_state_dict(restored.meta.get("early_stopping", {}))
+      stopped_early = bool(restored.meta.get("stopped_early", False))
+      fell_back = f" (fell back from damaged step {restored.skipped[0][0]})" \
+          if restored.skipped else ""
+      console.print(f"resumed from checkpoint at step {start_step}{fell_back} ({ckpt.directory})")
+    elif restored is not None:
+      console.print(f"no readable checkpoint left in {ckpt.directory}: starting from step 0")
+    stale = [s for s in best_ckpt.steps() if s > start_step]
+    if stale:  # a best state from beyond the resumed step belongs to a discarded future
+      best_ckpt.delete(stale)
+    write_config(task.config, workdir)
+    logger = MetricLogger(workdir, console, active=is_writer())
+    logger.truncate_after(start_step)
+    state, result = _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt,
+                           logger, early, watched, stopped_early)
+    return state, result
+  finally:
+    if logger is not None:
+      logger.close()
+    ckpt.close()
+    best_ckpt.close()
 
-  restored = ckpt.restore_latest(state)
-  stopped_early = False
-  if restored is not None:
-    step, state, data_state, saved_meta = restored
-    train_loader.set_state(data_state)
-    early.load_state_dict(saved_meta.get("early_stopping", {}))
-    stopped_early = bool(saved_meta.get("stopped_early", False))
-    logger.truncate_after(step)
-    console.print(f"resumed from checkpoint at step {step} ({ckpt.directory})")
+
+def _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt, logger, early,
+           watched, stopped_early):
+  mesh, args = task.mesh, tuple(task.step_args)
   step = int(jax.device_get(state.step))
+  train_step = compile_train_step(task.train_step, mesh, num_args=len(args),
+                                  state_sharding=sharding)
+  data = task.batches
+  batches = None if data is None else Prefetcher(data, lambda b: mesh_lib.put_batch(b, mesh),
+                                                 size=2)
+  data_state = (lambda: batches.get_state()) if batches is not None else (lambda: {})
+  periodic = [e for e in task.evaluators if e.every > 0]
 
-  def save(s: TrainState, data_state: dict, stopped: bool = False) -> None:
-    ckpt.save(int(jax.device_get(s.step)), s, data_state,
-              dict(meta, early_stopping=early.state_dict(), stopped_early=stopped))
+  def save(s, stopped: bool = False) -> None:
+    check_finite(s)  # a state after a NaN/Inf step is saved only with its flag reset
+    ckpt.save(int(jax.device_get(s.step)), s, data_state(),
+              {"early_stopping": early.state_dict(), "stopped_early": stopped})
 
-  def check_finite(s: TrainState, data_state: dict) -> None:
+  def check_finite(s) -> None:
     bad = int(jax.device_get(s.nonfinite_step))
     if bad >= 0:
-      save(s, data_state)
+      ckpt.save(bad, s.replace(nonfinite_step=jax.numpy.full_like(s.nonfinite_step, -1)),
+                data_state(), {"early_stopping": early.state_dict(), "stopped_early": False})
       ckpt.wait()
       raise NonFiniteLossError(
-          f"Loss or gradient became NaN/Inf at step {bad + 1}; the last good state (step {bad}) "
-          f"is saved in {ckpt.directory}. Lower the learning rate or set "
-          f"--config.optimizer.grad_clip_norm.")
+          f"Loss, gradient or update became NaN/Inf at step {bad + 1}; the last good state "
+          f"(step {bad}, all finite) is saved in {ckpt.directory}. Lower "
+          f"optimizer.learning_rate or set optimizer.grad_clip_norm, then rerun the same "
+          f"command to continue from step {bad}, or add --config.train.overwrite=True to "
+          f"start afresh.")
 
-  batches = Prefetcher(train_loader, lambda b: mesh_lib.put_batch(b, mesh), size=2)
   inflight = max_inflight_steps(mesh)
-  status = "finished"
-  pending, t_last, s_last = [], time.time(), step
+  status, pending, t_last, s_last = "finished", [], time.time(), step
+  converged = False
   try:
     with stop_on_signals() as stop, _progress(console, settings.progress) as progress:
-      task = progress.add_task("train", total=settings.num_steps, completed=step, rate="")
-      while step < settings.num_steps and not stopped_early:
-        state, metrics = train_step(state, next(batches))
+      bar = progress.add_task("train", total=settings.num_steps, completed=step, rate="")
+      while step < settings.num_steps and not stopped_early and not converged:
+        state, metrics = train_step(state, None if batches is None else next(batches), *args)
         pending.append(metrics)
         if len(pending) > inflight:  # bound the asynchronous dispatch queue
           jax.block_until_ready(pending[-inflight - 1])
         step += 1
-        progress.update(task, completed=step)
+        progress.update(bar, completed=step)
         if step % settings.log_every == 0 or step == settings.num_steps:
           values = compute(merge_all(pending))
           pending = []
-          check_finite(state, batches.get_state())
+          check_finite(state)
           now = time.time()
           values["steps_per_sec"] = (step - s_last) / max(now - t_last, 1e-9)
           t_last, s_last = now, step
-          progress.update(task, rate=f"{values['steps_per_sec']:.1f} steps/s")
+          progress.update(bar, rate=f"{values['steps_per_sec']:.1f} steps/s")
           values.pop("num_examples", None)
           logger.write(step, "train", values)
-        if step % settings.eval_every == 0 or step == settings.num_steps:
-          values = evaluate(eval_step, state, eval_sets[settings.eval_split],
-                            settings.eval_batch_size, mesh)
-          logger.write(step, "eval", values)
-          improved, stopped_early = early.update(values, step)
-          if improved and settings.restore_best:
-            best_ckpt.save(step, state, batches.get_state(), {"metrics": values})
-          if stopped_early:
-            console.print(f"early stopping at step {step}: {early.metric} has not improved for "
-                          f"{early.patience} evaluations (best {early.best:.4g} at step "
-                          f"{early.best_step})")
-        if ckpt.should_save(step) or step == settings.num_steps or stopped_early:
-          save(state, batches.get_state(), stopped_early)
+          converged = task.stop_when is not None and bool(task.stop_when(values))
+        for evaluator in periodic:
+          if evaluator.due(step, settings.num_steps) or (converged and evaluator is watched):
+            check_finite(state)  # never evaluate (or keep as best) the state of a NaN/Inf run
+            values = evaluator.run(state, args, workdir)
+            logger.write(step, evaluator.event, values)
+            if evaluator is watched:
+              improved, stopped_early = early.update(values, step)
+              if improved and settings.restore_best:
+                best_ckpt.save(step, state, data_state(), {"metrics": values})
+              if stopped_early:
+                console.print(f"early stopping at step {step}: {early.metric} has not improved "
+                              f"for {early.patience} evaluations (best {early.best:.4g} at step "
+                              f"{early.best_step})")
+        if (ckpt.should_save(step) or step == settings.num_steps or stopped_early
+            or converged):
+          save(state, stopped_early)
         if stop.requested:
-          save(state, batches.get_state())
+          save(state)
           status = "interrupted"
           console.print(f"{stop.signal_name} received: saved checkpoint at step {step}; rerun "
                         f"the same command to resume.")
           break
-    check_finite(state, batches.get_state())
-  except BaseException:
-    logger.close()
-    best_ckpt.close()
-    raise
+    check_finite(state)
   finally:
-    batches.close()
-    ckpt.close()
+    if batches is not None:
+      batches.close()
+    ckpt.wait()
     logger.flush()
 
   result: dict[str, Any] = {"status": status, "step": step}
-  if status == "finished":
-    final_state = state
-    if settings.restore_best and best_ckpt.steps():
-      best_step, final_state, _, _ = best_ckpt.restore_latest(state)
-      console.print(f"restored the best state (step {best_step}, {early.metric}="
-                    f"{early.best:.4g}) for the final evaluation")
-    test = evaluate(eval_step, final_state, eval_sets[settings.test_split],
-                    settings.eval_batch_size, mesh)
-    logger.write(step, "test", test)
-    result["test"] = test
-    plot_curves(read_metrics(logger.path), workdir / "plots", plot_metrics, workdir.name)
-  best_ckpt.close()
-  logger.close()
-  return result
+  if status != "finished":
+    return state, result
+  if converged:
+    console.print(f"stopped at step {step}: the task's stopping criterion holds")
+  if settings.restore_best and best_ckpt.steps():
+    restored = best_ckpt.restore_latest(state)
+    state = restored.state
+    console.print(f"restored the best state (step {restored.step}, {early.metric}="
+                  f"{early.best:.4g}) for the final evaluation")
+  result.update(final_evaluations(task, state, step, logger, workdir))
+  if is_writer():
+    events = read_metrics(logger.path)
+    names = list(task.plot_metrics) if task.plot_metrics is not None else _reported(events)
+    plot_curves(events, workdir / "plots", names, workdir.name)
+  return state, result
+
+
+def final_evaluations(task: Task, state, step: int, logger: MetricLogger | None,
+                      workdir: pathlib.Path, skip_files: bool = False) -> dict[str, dict]:
+  """Run the evaluators that run at the end; {event: merged values}, one log event each."""
+  events: dict[str, dict] = {}
+  for evaluator in task.evaluators:
+    if evaluator.at_end and not (skip_files and evaluator.writes_files):
+      events.setdefault(evaluator.event, {}).update(
+          evaluator.run(state, tuple(task.step_args), workdir))
+  if logger is not None:
+    for event, values in events.items():
+      logger.write(step, event, values)
+  return events
+
+
+_NOT_PLOTTED = {"step", "split", "time", "elapsed", "num_examples", "steps_per_sec"}
+
+
+def _reported(events: list[dict]) -> list[str]:
+  """Every numeric metric that appears in the training events, in order of first appearance."""
+  names = {}
+  for e in events:
+    if e.get("split") == "train":
+      names.update({k: None for k, v in e.items()
+                    if k not in _NOT_PLOTTED and isinstance(v, (int, float))})
+  return list(names)

@@ -1,6 +1,7 @@
 """The device mesh: one `data` axis; batches sharded over it, parameters replicated.
 
-The same code runs on 1 CPU, N fake CPU devices (XLA_FLAGS=--xla_force_host_platform_device_count=N),
+The same code runs on 1 CPU, N fake CPU devices
+(XLA_FLAGS=--xla_force_host_platform_device_count=N),
 one GPU, or many accelerators. Axes are Auto (GSPMD) so `with_sharding_constraint` works.
 """
 

@@ -33,30 +33,39 @@ class MetricLogger:
   """Writes each event to metrics.jsonl and TensorBoard; prints a one-line summary."""
 
   def __init__(self, workdir: str | pathlib.Path, console: Console | None = None,
-               tensorboard: bool = True):
+               tensorboard: bool = True, active: bool = True):
     self.workdir = pathlib.Path(workdir)
     self.path = self.workdir / "metrics.jsonl"
     self.console = console or Console(highlight=False)
+    self.active = active  # False on processes other than 0: print only, write nothing
     self._start = time.time()
     self._tb = None
-    if tensorboard:
+    if tensorboard and active:
       from tensorboardX import SummaryWriter  # TensorFlow-free event files
       self._tb = SummaryWriter(logdir=str(self.workdir / "tensorboard"))
 
   def truncate_after(self, step: int) -> None:
     """On resume: drop events the interrupted run logged after the restored step (and a final
     test event at that step, which the resumed run writes again)."""
+    if not self.active:
+      return
     kept = [e for e in read_metrics(self.path)
             if e.get("step", 0) < step or (e.get("step") == step and e.get("split") != "test")]
     self.path.write_text("".join(json.dumps(e) + "\n" for e in kept))
 
-  def write(self, step: int, split: str, metrics: Mapping[str, float], echo: bool = True) -> dict:
+  def write(self, step: int, split: str, metrics: Mapping[str, Any], echo: bool = True) -> dict:
+    """One event of the numeric values of `metrics` (others, such as picture paths, are not
+    logged); nothing when there is none."""
+    metrics = {k: v for k, v in metrics.items() if _is_number(v)}
     event = {"step": int(step), "split": split,
              **{k: _jsonable(float(v)) if not isinstance(v, int) else v
                 for k, v in metrics.items()},
              "time": round(time.time(), 3), "elapsed": round(time.time() - self._start, 3)}
-    with self.path.open("a") as f:
-      f.write(json.dumps(event) + "\n")
+    if not metrics:
+      return event
+    if self.active:
+      with self.path.open("a") as f:
+        f.write(json.dumps(event) + "\n")
     if self._tb is not None:
       for k, v in metrics.items():
         if isinstance(v, (int, float)) and math.isfinite(float(v)):
@@ -66,20 +75,6 @@ class MetricLogger:
       self.console.print(f"[bold]{split:>5}[/bold] step {step:>7}  {shown}")
     return event
 
-  def update_last(self, split: str, metrics: Mapping[str, float], echo: bool = True) -> dict:
-    """Add `metrics` to the last event of `split` (e.g. whole-split reports computed after the
-    final test evaluation, so that the run keeps one final test event)."""
-    events = read_metrics(self.path)
-    last = max((i for i, e in enumerate(events) if e.get("split") == split), default=None)
-    if last is None:
-      return self.write(0, split, metrics, echo)
-    events[last].update({k: _jsonable(float(v)) for k, v in metrics.items()})
-    self.path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    if echo:
-      shown = "  ".join(f"{k}={_fmt(v)}" for k, v in metrics.items())
-      self.console.print(f"[bold]{split:>5}[/bold] step {events[last]['step']:>7}  {shown}")
-    return events[last]
-
   def flush(self) -> None:
     if self._tb is not None:
       self._tb.flush()
@@ -88,6 +83,11 @@ class MetricLogger:
     if self._tb is not None:
       self._tb.close()
       self._tb = None
+
+
+def _is_number(v: Any) -> bool:
+  return isinstance(v, (int, float)) and not isinstance(v, bool) or (
+      hasattr(v, "shape") and getattr(v, "shape", None) == () and hasattr(v, "dtype"))
 
 
 def _fmt(v: Any) -> str:

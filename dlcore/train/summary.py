@@ -30,5 +30,6 @@ def summary_table(params: Any, model_state: Any = None, title: str = "model") ->
   for layer, shapes, n in per_layer(params):
     table.add_row(layer, ", ".join(shapes), f"{n:,}")
   if model_state:
-    table.add_row("[dim](non-trainable state)[/dim]", "", f"[dim]{count_params(model_state):,}[/dim]")
+    n = count_params(model_state)
+    table.add_row("[dim](non-trainable state)[/dim]", "", f"[dim]{n:,}[/dim]")
   return table

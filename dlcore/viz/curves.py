@@ -25,7 +25,8 @@ def _series(events: Iterable[dict], split: str, metric: str) -> tuple[list, list
 
 
 def plot_curves(events: Sequence[dict], out_dir: str | pathlib.Path,
-                metrics: Sequence[str] = ("loss", "accuracy"), title: str = "") -> list[pathlib.Path]:
+                metrics: Sequence[str] = ("loss", "accuracy"),
+                title: str = "") -> list[pathlib.Path]:
   """One PNG per metric (`<out_dir>/<metric>.png`) with a line per split."""
   out_dir = pathlib.Path(out_dir)
   out_dir.mkdir(parents=True, exist_ok=True)
@@ -33,7 +34,9 @@ def plot_curves(events: Sequence[dict], out_dir: str | pathlib.Path,
   for metric in metrics:
     fig, ax = plt.subplots(figsize=(6, 4))
     drawn = False
-    for split, style in SPLIT_STYLE.items():
+    splits = list(dict.fromkeys([*SPLIT_STYLE, *(e.get("split") for e in events)]))
+    for split in splits:
+      style = SPLIT_STYLE.get(split, "-o")
       xs, ys = _series(events, split, metric)
       if xs:
         ax.plot(xs, ys, style, label=split, markersize=4 if split != "test" else 10)
@@ -47,7 +50,7 @@ def plot_curves(events: Sequence[dict], out_dir: str | pathlib.Path,
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path = out_dir / f"{metric}.png"
+    path = out_dir / f"{metric.replace('/', '_')}.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
     written.append(path)

@@ -47,6 +47,7 @@ import jax.numpy as jnp
 
 from dlcore.errors import ConfigError
 from dlcore.models import MODELS
+from dlcore.models.checks import assert_image_batch
 from dlcore.nn import Dropout, LocalResponseNorm, get_activation, get_initializer, max_pool
 
 # conv1..conv5: (channels, kernel, stride, padding, max pool after, LRN after, bias 1 under
@@ -97,6 +98,7 @@ class AlexNet(nn.Module):
     relu = get_activation("relu")
     conv1, (pool_window, pool_stride), min_size = STEMS[self.stem]
     x = jnp.asarray(x).astype(dtype)
+    assert_image_batch(x, "AlexNet")
     if x.ndim == 3:
       x = x[..., None]
     if min(x.shape[1:3]) < min_size:

@@ -35,6 +35,7 @@ import jax.numpy as jnp
 
 from dlcore.errors import ConfigError
 from dlcore.models import MODELS
+from dlcore.models.checks import assert_image_batch
 from dlcore.nn import BatchNorm, Dropout, avg_pool, global_avg_pool, max_pool
 
 DENSENET_BLOCKS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32),
@@ -138,6 +139,7 @@ class DenseNet(nn.Module):
     blocks = self._check()
     dtype = jnp.dtype(self.dtype)
     x = jnp.asarray(x).astype(dtype)
+    assert_image_batch(x, "DenseNet")
     if x.ndim == 3:
       x = x[..., None]
     channels = 2 * self.growth_rate

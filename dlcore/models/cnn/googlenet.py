@@ -56,6 +56,7 @@ import jax.numpy as jnp
 
 from dlcore.errors import ConfigError
 from dlcore.models import MODELS
+from dlcore.models.checks import assert_image_batch
 from dlcore.nn import BatchNorm, Dropout, avg_pool, global_avg_pool, max_pool
 
 # name: (c1, r3, c3, r5, c5, pool_proj), Szegedy et al. 2014 Table 1.
@@ -182,6 +183,7 @@ class GoogLeNet(nn.Module):
     dtype = jnp.dtype(self.dtype)
     d = self.dtype
     x = jnp.asarray(x).astype(dtype)
+    assert_image_batch(x, "GoogLeNet")
     if x.ndim == 3:
       x = x[..., None]
     imagenet = self.stem == "imagenet"

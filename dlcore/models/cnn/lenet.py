@@ -35,6 +35,7 @@ import jax.numpy as jnp
 
 from dlcore.errors import ConfigError
 from dlcore.models import MODELS
+from dlcore.models.checks import assert_image_batch
 from dlcore.nn import BatchNorm, Dropout, avg_pool, get_activation, get_initializer, max_pool
 
 POOLINGS = {"avg": avg_pool, "max": max_pool}
@@ -80,6 +81,7 @@ class LeNet5(nn.Module):
     init = get_initializer(self.kernel_init)
     pool = POOLINGS[self.pooling]
     x = jnp.asarray(x).astype(dtype)
+    assert_image_batch(x, "LeNet5")
     if x.ndim == 3:
       x = x[..., None]
     x = pad_to_size(x, self.pad_to)

@@ -47,6 +47,7 @@ import jax.numpy as jnp
 
 from dlcore.errors import ConfigError
 from dlcore.models import MODELS
+from dlcore.models.checks import assert_image_batch
 from dlcore.nn import BatchNorm, global_avg_pool, max_pool
 
 RESNET_LAYERS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)),
@@ -144,6 +145,7 @@ class Bottleneck(nn.Module):
 
 def _prepare(x: jnp.ndarray, dtype) -> jnp.ndarray:
   x = jnp.asarray(x).astype(dtype)
+  assert_image_batch(x, "ResNet")
   return x[..., None] if x.ndim == 3 else x
 
 

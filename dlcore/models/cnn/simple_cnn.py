@@ -22,6 +22,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from dlcore.models import MODELS
+from dlcore.models.checks import assert_image_batch
 from dlcore.nn import (BatchNorm, LocalResponseNorm, SpatialDropout, get_activation,
                        get_initializer, max_pool)
 
@@ -46,6 +47,7 @@ class SimpleCNN(nn.Module):
     act = get_activation(self.activation)
     init = get_initializer(self.kernel_init)
     x = jnp.asarray(x).astype(dtype)
+    assert_image_batch(x, "SimpleCNN")
     if x.ndim == 3:
       x = x[..., None]
     for i, channels in enumerate(self.features):

@@ -34,6 +34,7 @@ import jax.numpy as jnp
 
 from dlcore.errors import ConfigError
 from dlcore.models import MODELS
+from dlcore.models.checks import assert_image_batch
 from dlcore.nn import BatchNorm, Dropout, get_activation, get_initializer, max_pool
 
 STAGE_WIDTHS = (64, 128, 256, 512, 512)
@@ -69,6 +70,7 @@ class VGG(nn.Module):
     relu = get_activation("relu")
     init = get_initializer(self.kernel_init)
     x = jnp.asarray(x).astype(dtype)
+    assert_image_batch(x, "VGG")
     if x.ndim == 3:
       x = x[..., None]
     if min(x.shape[1:3]) < MIN_SIZE:

@@ -21,15 +21,17 @@ import pathlib
 import time
 
 import ml_collections
-from rich.console import Console
 from rich.table import Table
+
+import jax
 
 from dlcore.errors import ConfigError, NonFiniteLossError
 from dlcore.registry import closest
+from dlcore.train.loop import make_console, write_config
 from dlcore.train.metric_logger import read_metrics
+from dlcore.train.workdir import prepare_workdir
 from dlcore.viz.curves import plot_comparison, plot_weight_histograms
-from dlcore.train.loop import make_console
-from experiments import EXPERIMENTS, common
+from launch import run
 
 COMPARISON_KEYS = ("variants", "base_experiment", "report_train_split", "weight_histograms",
                    "report_per_class", "title")
@@ -60,8 +62,9 @@ def variant_config(config, name: str) -> ml_collections.ConfigDict:
     for i, key in enumerate(keys):
       if key not in node:
         hint = closest(key, list(node.keys()))
+        close = ".".join(keys[:i] + [hint[0]]) if hint else ""
         raise ConfigError(f"variant {name!r} overrides unknown key '{dotted}'"
-                          + (f"; did you mean '{'.'.join(keys[:i] + [hint[0]])}'?" if hint else "."))
+                          + (f"; did you mean '{close}'?" if hint else "."))
       if i < len(keys) - 1:
         node = node[key]
     node[keys[-1]] = value
@@ -109,17 +112,17 @@ def _inspection_section(rows: list[dict], workdir: pathlib.Path) -> str:
   return "\n## Inspection\n\n" + "\n".join(lines) + "\n" if lines else ""
 
 
-def train_and_evaluate(config, workdir) -> dict:
+def train(config, workdir) -> dict:
   console = make_console()
-  workdir = common.prepare_workdir(config, workdir)
-  experiment = EXPERIMENTS.get(config.base_experiment)
+  workdir = prepare_workdir(workdir)
+  write_config(config, workdir)
   configs = {name: variant_config(config, name) for name in config.variants}  # validate first
   rows, runs, weights = [], {}, {}
   for name, cfg in configs.items():
     console.rule(f"variant {name}")
     start = time.time()
     try:
-      result = experiment.train_and_evaluate(cfg, workdir / name)
+      state, result = run.train_with_state(cfg, workdir / name)
     except NonFiniteLossError as e:
       console.print(f"variant {name!r} diverged: {e}")
       rows.append({"variant": name, "test": {}, "step": -1, "seconds": time.time() - start,
@@ -132,14 +135,17 @@ def train_and_evaluate(config, workdir) -> dict:
     row = {"variant": name, "test": result["test"], "step": result["step"],
            "seconds": time.time() - start, "note": "", "inspect": result.get("inspect", {})}
     if config.get("report_train_split", False):
-      row["train"] = experiment.evaluate(cfg, workdir / name, "train")
+      row["train"] = run.evaluate(cfg, workdir / name, "train")
     if config.get("report_per_class", False):
-      report = experiment.class_report(cfg, workdir / name, "test")
-      row["extra"] = {"test macro F1": f"{report['macro_f1']:.4f}",
-                      "test recall per class": " / ".join(
-                          f"{r:.3f}" for r in report["recall_per_class"])}
+      test = result["test"]
+      if "macro_f1" not in test:
+        raise ConfigError("report_per_class needs eval.reports to include 'per_class'.")
+      recalls = [test[k] for k in sorted((k for k in test if k.startswith("recall_")),
+                                         key=lambda k: int(k.split("_")[1]))]
+      row["extra"] = {"test macro F1": f"{test['macro_f1']:.4f}",
+                      "test recall per class": " / ".join(f"{r:.3f}" for r in recalls)}
     if config.get("weight_histograms", False):
-      weights[name] = experiment.final_params(cfg, workdir / name)
+      weights[name] = jax.device_get(state.eval_params())
     rows.append(row)
     runs[name] = read_metrics(workdir / name / "metrics.jsonl")
 
@@ -164,7 +170,6 @@ def train_and_evaluate(config, workdir) -> dict:
           "test": {f"{r['variant']}/{m}": r["test"].get(m) for r in rows for m in metrics}}
 
 
-def evaluate(config, workdir, split: str = "test") -> dict:
-  experiment = EXPERIMENTS.get(config.base_experiment)
-  return {name: experiment.evaluate(variant_config(config, name), pathlib.Path(workdir) / name,
-                                    split) for name in config.variants}
+def evaluate(config, workdir, split: str = "", which: str = "auto") -> dict:
+  return {name: run.evaluate(variant_config(config, name), pathlib.Path(workdir) / name, split,
+                             which) for name in config.variants}

@@ -58,7 +58,7 @@ def write_inspections(names, model, variables: Any, data_config, info, inputs: A
 
   `inputs`: the split's raw 'inputs' column (an array, or a lazy column of a streamed split:
   only the pictured rows are read); `labels` and `outputs`: every example's label and logits,
-  in order (from `classification.predict_split`). Returns {name: [paths] or note}.
+  in order (from `dlcore.evals.split_metrics.predict_split`). Returns {name: [paths] or note}.
   """
   out_dir = pathlib.Path(out_dir)
   labels = np.asarray(labels)

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import pathlib
 
+from dlcore.config import load_config_file
 from dlcore.errors import ConfigError
-from experiments import common, get_experiment
+from dlcore.train.loop import write_config
+from dlcore.train.workdir import prepare_workdir
+from launch import run
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _load(path: str):
-  from launch.cli import load_config_file
   file = pathlib.Path(path)
   return load_config_file(str(file if file.is_absolute() else REPO / file))
 
@@ -29,15 +31,16 @@ def _data_dir_override(config, sub) -> None:
     sub.data.data_dir = data_dir
 
 
-def train_and_evaluate(config, workdir) -> dict:
-  workdir = common.prepare_workdir(config, workdir)
+def train(config, workdir) -> dict:
+  workdir = prepare_workdir(workdir)
+  write_config(config, workdir)
   if not config.get("runs"):
     raise ConfigError("a suite config needs runs = {name: 'configs/<name>.py'}.")
   sections, results = [f"# {config.get('title', config.get('name', 'suite'))}\n"], {}
   for name, path in config.runs.items():
     sub = _load(path)
     _data_dir_override(config, sub)
-    result = get_experiment(sub).train_and_evaluate(sub, workdir / name)
+    result = run.train(sub, workdir / name)
     if result.get("status") != "finished":
       return {"status": result.get("status"), "step": result.get("step", 0), "test": {}}
     results[name] = result.get("test", {})
@@ -50,7 +53,6 @@ def train_and_evaluate(config, workdir) -> dict:
           "test": {f"{n}/{k}": v for n, r in results.items() for k, v in r.items()}}
 
 
-def evaluate(config, workdir, split: str = "test") -> dict:
-  return {name: get_experiment(_load(path)).evaluate(_load(path), pathlib.Path(workdir) / name,
-                                                     split)
+def evaluate(config, workdir, split: str = "", which: str = "auto") -> dict:
+  return {name: run.evaluate(_load(path), pathlib.Path(workdir) / name, split, which)
           for name, path in config.runs.items()}
