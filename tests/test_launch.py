@@ -86,6 +86,25 @@ def test_sigterm_saves_and_exits_cleanly(tmp_path):
   assert (tmp_path / "checkpoints" / str(result["step"])).is_dir()
 
 
+def test_second_concurrent_launch_stops_and_the_first_finishes_unharmed(tmp_path, uninterrupted):
+  """Two launches of the same command on one workdir: the second stops at once with one error
+  line naming the first's pid; the first finishes with bitwise the uninterrupted results, and
+  its checkpoints restore (launch.eval)."""
+  first = start(tmp_path)
+  wait_for_checkpoint(tmp_path, 50, first)
+  t0 = time.time()
+  second = run_cli("launch.train", *RUN, "--workdir", str(tmp_path), env=ONE_DEVICE)
+  assert second.returncode == 2 and time.time() - t0 < 30
+  lines = second.stderr.strip().splitlines()
+  assert len(lines) == 1 and "Traceback" not in second.stderr
+  assert lines[0].startswith("error: ") and f"in use by process {first.pid}" in lines[0]
+  out, err = first.communicate(timeout=300)
+  assert first.returncode == 0, err[-2000:]
+  assert final_json(out)["test"] == uninterrupted[1]["test"]
+  again = run_cli("launch.eval", "--workdir", str(tmp_path), "--which", "latest", env=ONE_DEVICE)
+  assert again.returncode == 0 and json.loads(again.stdout.splitlines()[-1])["step"] == 600
+
+
 def test_launch_eval_prints_the_final_metrics(uninterrupted):
   workdir, ref = uninterrupted
   proc = run_cli("launch.eval", "--workdir", str(workdir), "--split", "test", env=ONE_DEVICE)

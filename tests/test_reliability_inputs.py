@@ -361,6 +361,13 @@ BAD_VALUES = {
                           ["model.features must be a tuple of positive ints", "(256, -1)"]),
     "unknown_loss": (["--config.loss.name=cross_entropi"],
                      ["Unknown loss 'cross_entropi'", "Valid losses:"]),
+    "no_epochs": (["--config.train.num_epochs=0"],
+                  ["nothing to train: train.num_steps=0 and train.num_epochs=0",
+                   "set one of them > 0"]),
+    "negative_epochs": (["--config.train.num_epochs=-1"],
+                        ["train.num_epochs must be an int >= 0, got -1"]),
+    "negative_steps": (["--config.train.num_steps=-10"],
+                       ["train.num_steps must be an int >= 0, got -10"]),
 }
 
 
