@@ -105,6 +105,20 @@ def test_second_concurrent_launch_stops_and_the_first_finishes_unharmed(tmp_path
   assert again.returncode == 0 and json.loads(again.stdout.splitlines()[-1])["step"] == 600
 
 
+def test_dlcore_console_command_is_launch_eval_and_train(uninterrupted, tmp_path):
+  """`dlcore eval|train` (pyproject [project.scripts] -> launch.console:main) behave as
+  `python -m launch.eval|train`; an unknown subcommand is a usage line, exit 2."""
+  workdir, ref = uninterrupted
+  proc = run_cli("launch.console", "eval", "--workdir", str(workdir), env=ONE_DEVICE)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert {k: final_json(proc.stdout)[k] for k in ref["test"]} == ref["test"]
+  bad = run_cli("launch.console", "train", "--config", "configs/digits_mlp.py",
+                "--config.model.featurs=(8,)", "--workdir", str(tmp_path), env=ONE_DEVICE)
+  assert bad.returncode == 2 and bad.stderr.startswith("error: unknown config key")
+  usage = run_cli("launch.console", "fit", env=ONE_DEVICE)
+  assert usage.returncode == 2 and "usage: dlcore {train|eval}" in usage.stderr
+
+
 def test_launch_eval_prints_the_final_metrics(uninterrupted):
   workdir, ref = uninterrupted
   proc = run_cli("launch.eval", "--workdir", str(workdir), "--split", "test", env=ONE_DEVICE)
