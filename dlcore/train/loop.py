@@ -152,8 +152,9 @@ def initial_state(task: Task):
 
 def restore_or_init(task: Task, workdir: pathlib.Path, console: Console, which: str = "latest",
                     repair: bool = False):
-  """(step, state, data_state, meta) of `workdir`'s latest (or best) good checkpoint; the one
-  restore path of the loop, `launch.eval` and warm starts. A ConfigError when there is none."""
+  """(step, state, data_state, meta) of `workdir`'s latest (or best) good checkpoint, restored
+  into the task's state (what `launch.eval` and tests restore). A ConfigError when there is
+  none. (The loop itself restores through the same `Checkpointer.restore_latest`.)"""
   state, _ = initial_state(task)
   subdir = {"latest": "checkpoints", "best": "best_checkpoint"}[which]
   ckpt = Checkpointer(workdir / subdir)
@@ -195,7 +196,6 @@ def run(task: Task, workdir: str | pathlib.Path, settings: LoopSettings | None =
                       f"early_stopping.eval or evals.<name>.every).")
 
   state, sharding = initial_state(task)
-  state = warm_start(state, task.config.get("init_from", None), console)
   ckpt = Checkpointer(workdir / "checkpoints", settings.max_checkpoints,
                       settings.checkpoint_every)
   best_ckpt = Checkpointer(workdir / "best_checkpoint", 1, async_save=False)
@@ -217,8 +217,10 @@ def run(task: Task, workdir: str | pathlib.Path, settings: LoopSettings | None =
       fell_back = f" (fell back from damaged step {restored.skipped[0][0]})" \
           if restored.skipped else ""
       console.print(f"resumed from checkpoint at step {start_step}{fell_back} ({ckpt.directory})")
-    elif restored is not None:
-      console.print(f"no readable checkpoint left in {ckpt.directory}: starting from step 0")
+    else:
+      if restored is not None:
+        console.print(f"no readable checkpoint left in {ckpt.directory}: starting from step 0")
+      state = warm_start(state, task.config.get("init_from", None), console)  # fresh runs only
     stale = [s for s in best_ckpt.steps() if s > start_step]
     if stale:  # a best state from beyond the resumed step belongs to a discarded future
       best_ckpt.delete(stale)
