@@ -1,4 +1,5 @@
-"""Greedy decoding (DEC-1): y_t = argmax_v p(v | y_<t, x), one `lax.scan` over output positions.
+"""Greedy search decoding (GEN-1): y_t = argmax_v p(v | y_<t, x), one `lax.scan` over output
+positions.
 
 The model is seen only through a step function, so the same decoder serves an RNN (the carry is
 its hidden state) and a Transformer (the carry is its key/value cache)::
