@@ -17,7 +17,7 @@ from typing import Any
 
 import ml_collections
 
-from dlcore.errors import ConfigError, DlcoreError
+from dlcore.errors import ConfigError, DlcoreError, first_line
 
 # The repository root: the directory holding the `dlcore` package (and `configs/`).
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -35,11 +35,6 @@ def cfg_get(cfg: Any, key: str, default: Any = None) -> Any:
   a missing sub-config, gives `default`)."""
   value = cfg.get(key, default) if cfg is not None else default
   return default if value is None else value
-
-
-def _first_line(e: BaseException) -> str:
-  lines = str(e).strip().splitlines()
-  return lines[0].strip() if lines else ""
 
 
 def _available_configs() -> list[str]:
@@ -110,7 +105,7 @@ def _call_get_config(module, path: str, arg: str | None):
   except DlcoreError:
     raise
   except Exception as e:  # noqa: BLE001  (a user's config code: any error becomes one line)
-    first = _first_line(e)
+    first = first_line(e, limit=None)
     error = ConfigValueError if isinstance(e, ValueError) else ConfigError
     raise error(f"get_config() in {path} raised {type(e).__name__}"
                 f"{': ' + first if first else ''}; fix the config file"
@@ -147,7 +142,7 @@ def load_config_file(spec: str) -> ml_collections.ConfigDict:
     raise
   except Exception as e:  # noqa: BLE001  (e.g. an ImportError in the user's config)
     sys.modules.pop(module_spec.name, None)
-    first = _first_line(e)
+    first = first_line(e, limit=None)
     raise ConfigError(f"config file {path} failed to load: {type(e).__name__}"
                       f"{': ' + first if first else ''}; fix the file.") from None
   config = _call_get_config(module, path, arg if sep else None)

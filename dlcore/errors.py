@@ -5,6 +5,13 @@ traceback) and exits with status 2.
 """
 
 
+def first_line(e: BaseException, limit: int | None = 160) -> str:
+  """The first line of an exception's message (at most `limit` characters; None: all of it),
+  '' when empty: what a one-line error quotes of an underlying library error."""
+  lines = str(e).strip().splitlines()
+  return lines[0].strip()[:limit] if lines else ""
+
+
 class DlcoreError(Exception):
   """A problem with the user's input (config, data, names) stated in one actionable sentence."""
 

@@ -31,7 +31,7 @@ from jax.sharding import Mesh
 from dlcore.config import cfg_get, load_config_file
 from dlcore.data import Dataset
 from dlcore.data.preprocess import make_preprocess
-from dlcore.errors import ConfigError
+from dlcore.errors import ConfigError, first_line
 from dlcore.evals import Evaluator, parse_evals, split_metrics
 from dlcore.evals.inspection import check_names, write_inspections
 from dlcore.evals.split_metrics import predict_split
@@ -240,7 +240,7 @@ def _check_loss_fits(c: Classifier) -> None:
     jax.eval_shape(lambda st: c.objective(st.params, st.model_state, c.data.sample,
                                           jax.random.PRNGKey(0), False), state)
   except (TypeError, ValueError, AssertionError) as e:  # chex shape assertions: AssertionError
-    first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+    first = first_line(e) or type(e).__name__
     raise ConfigError(
         f"loss {c.config.loss.name!r} or metrics {tuple(c.config.metrics)} do not fit the model "
         f"outputs ({num_outputs(c.data.dataset)} per example) and labels of the {info.task} "

@@ -22,7 +22,7 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
-from dlcore.errors import ConfigError
+from dlcore.errors import ConfigError, first_line
 
 class CheckpointMismatch(ConfigError):
   """The checkpoint's arrays do not have the shapes of the state the config builds."""
@@ -71,9 +71,9 @@ class Restored:
   skipped: list[tuple[int, str]]  # damaged checkpoints passed over: (step, reason)
 
 
-def _first_line(e: BaseException) -> str:
-  text = str(e).strip()
-  return f"{type(e).__name__}: {text.splitlines()[0][:160]}" if text else type(e).__name__
+def _reason(e: BaseException) -> str:
+  text = first_line(e)
+  return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 class Checkpointer:
@@ -159,7 +159,7 @@ class Checkpointer:
         found = Restored(step, *self.restore(step, target), skipped)
         break
       except Exception as e:  # noqa: BLE001  (partial, truncated or garbage files)
-        skipped.append((step, _first_line(e)))
+        skipped.append((step, _reason(e)))
         if repair:
           self._move_aside(step)
     if skipped and repair:

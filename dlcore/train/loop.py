@@ -42,7 +42,7 @@ from dlcore.train.metric_logger import MetricLogger, read_metrics
 from dlcore.train.signals import stop_on_signals
 from dlcore.train.step import compile_train_step
 from dlcore.train.task import Task
-from dlcore.train.warm_start import warm_start
+from dlcore.train.warm_start import WHICH, warm_start
 from dlcore.viz.curves import plot_curves
 
 RUN_FILES = ("checkpoints", "best_checkpoint", "damaged_checkpoints", "metrics.jsonl",
@@ -156,7 +156,7 @@ def restore_or_init(task: Task, workdir: pathlib.Path, console: Console, which: 
   into the task's state (what `launch.eval` and tests restore). A ConfigError when there is
   none. (The loop itself restores through the same `Checkpointer.restore_latest`.)"""
   state, _ = initial_state(task)
-  subdir = {"latest": "checkpoints", "best": "best_checkpoint"}[which]
+  subdir = WHICH[which]
   ckpt = Checkpointer(workdir / subdir)
   try:
     restored = ckpt.restore_latest(state, repair=repair)
