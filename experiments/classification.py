@@ -223,7 +223,7 @@ def build(config) -> Classifier:
   data = supervised.load_data(config)
   teacher = load_teacher(config, data.mesh)  # before any training: a missing teacher fails here
   settings = LoopSettings.from_config(config, data.loader.steps_per_epoch)
-  model = build_model(config.model, num_outputs(data.dataset))
+  model = build_model(supervised.model_config(config, data.info), num_outputs(data.dataset))
   tx, _ = build_optimizer(config.optimizer, settings.num_steps)
   init = supervised.model_init(model, tx, data.preprocess(data.sample)["inputs"])
   objective = make_loss_fn(config, model, data.preprocess, teacher)
@@ -324,5 +324,6 @@ def make_task(config) -> Task:
               train_step=make_train_step(train_loss(c.objective)), batches=c.data.loader,
               evaluators=evaluators(c, eval_step), step_args=args,
               steps_per_epoch=c.data.loader.steps_per_epoch,
-              plot_metrics=("loss",) + tuple(config.metrics), summary=summary)
+              plot_metrics=("loss",) + tuple(config.metrics), summary=summary,
+              assets=dict(c.data.info.assets))
 

@@ -5,7 +5,7 @@ numpy/jax/libraries, dlcore.errors, dlcore.registry.
 Importing this package registers the built-in datasets in `DATASETS`.
 """
 
-from dlcore.data import (imagenet, mnist, sklearn_sets, synthetic,  # noqa: F401 (registration)
+from dlcore.data import (imagenet, mnist, sklearn_sets, sst2, synthetic,  # noqa: F401
                          tfds_source)
 from dlcore.data.base import (DATASETS, Dataset, DatasetInfo, carve_validation, load_dataset,
                               resolve_data_dir)

@@ -37,7 +37,8 @@ class DatasetInfo:
   """Static facts about a dataset; `mean`/`std` are per channel (last axis) of the train split,
   in the stored units (0..255 for uint8 images). `crop_size` is the default data.crop_size of
   `make_preprocess` (0 = none; ImageNet: 224 of the stored 256). `features`: {column: Feature}
-  of every column of the splits."""
+  of every column of the splits. `assets`: {file name: text} the trained state depends on (a
+vocabulary), kept in the workdir (`dlcore.train.assets`)."""
   name: str
   task: str
   num_classes: int
@@ -47,6 +48,8 @@ class DatasetInfo:
   std: tuple[float, ...] = ()
   crop_size: int = 0
   features: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)
+  assets: dict = dataclasses.field(default_factory=dict, hash=False, compare=False)  # run files
+  vocab_size: int = 0  # token datasets: the size of the vocabulary of their ids
 
 
 @dataclasses.dataclass

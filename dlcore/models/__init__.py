@@ -3,7 +3,9 @@
 `MODELS` maps config names to Flax module classes: 'mlp' (ARC-2/ARC-3), 'perceptron' (ARC-1),
 'simple_cnn' (ARC-6), 'lenet5' (ARC-7), 'alexnet' (ARC-8), 'vgg' (ARC-9, depth 11/13/16/19,
 batch_norm), 'googlenet' (ARC-10, aux_heads), 'resnet' (ARC-11, depth 18..152, stem
-imagenet/cifar), 'cifar_resnet' (ARC-11, depth 6n+2), 'densenet' (ARC-12, depth 121/169/201).
+imagenet/cifar), 'cifar_resnet' (ARC-11, depth 6n+2), 'densenet' (ARC-12, depth 121/169/201),
+'rnn_classifier' (ARC-17..20, token ids in), 'rnn_lm' (ARC-17 language model),
+'seq2seq' (ARC-21 encoder-decoder, attention none/bahdanau/luong).
 Layer rule: models import dlcore.nn, dlcore.errors and dlcore.registry.
 """
 
@@ -24,6 +26,7 @@ from dlcore.models import mlp, perceptron  # noqa: E402,F401
 from dlcore.models.cnn import (alexnet, densenet, googlenet, lenet, resnet,  # noqa: E402,F401
                                simple_cnn, vgg)
 from dlcore.models.cnn.simple_cnn import SimpleCNN  # noqa: E402
+from dlcore.models.sequence import classifier, language_model, seq2seq  # noqa: E402,F401
 from dlcore.models.mlp import MLP  # noqa: E402
 from dlcore.models.perceptron import (Perceptron, PerceptronHistory,  # noqa: E402
                                       labels_to_pm1, perceptron_fit)

@@ -36,6 +36,7 @@ from dlcore.errors import ConfigError, NonFiniteLossError
 from dlcore.evals.split_metrics import max_inflight_steps
 from dlcore.metrics import compute, merge_all
 from dlcore.train import mesh as mesh_lib
+from dlcore.train.assets import check_assets, write_assets
 from dlcore.train.checkpoint import Checkpointer
 from dlcore.train.early_stopping import EarlyStopping
 from dlcore.train.metric_logger import MetricLogger, read_metrics
@@ -155,6 +156,7 @@ def restore_or_init(task: Task, workdir: pathlib.Path, console: Console, which: 
   """(step, state, data_state, meta) of `workdir`'s latest (or best) good checkpoint, restored
   into the task's state (what `launch.eval` and tests restore). A ConfigError when there is
   none. (The loop itself restores through the same `Checkpointer.restore_latest`.)"""
+  check_assets(task.assets, workdir)
   state, _ = initial_state(task)
   subdir = WHICH[which]
   ckpt = Checkpointer(workdir / subdir)
@@ -201,6 +203,8 @@ def run(task: Task, workdir: str | pathlib.Path, settings: LoopSettings | None =
   best_ckpt = Checkpointer(workdir / "best_checkpoint", 1, async_save=False)
   logger = None
   try:
+    if ckpt.steps():  # before restoring: a checkpoint trained on another vocabulary stops here
+      check_assets(task.assets, workdir)
     restored = ckpt.restore_latest(state)  # a checkpoint of another model stops here
     stopped_early = False
     start_step = 0
@@ -225,6 +229,8 @@ def run(task: Task, workdir: str | pathlib.Path, settings: LoopSettings | None =
     if stale:  # a best state from beyond the resumed step belongs to a discarded future
       best_ckpt.delete(stale)
     write_config(task.config, workdir)
+    if is_writer():
+      write_assets(task.assets, workdir, resumed=start_step > 0)
     logger = MetricLogger(workdir, console, active=is_writer())
     logger.truncate_after(start_step)
     state, result = _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt,

@@ -15,6 +15,7 @@ from dlcore.config import cfg_get
 from dlcore.data import Dataset, load_dataset
 from dlcore.data.loader import TrainLoader
 from dlcore.data.preprocess import make_preprocess
+from dlcore.data.text import BucketLoader
 from dlcore.train import mesh as mesh_lib
 from dlcore.train.state import TrainState
 
@@ -26,7 +27,7 @@ class SupervisedData:
   """A dataset with its training loader and on-device preprocessing, checked against the mesh."""
   mesh: Mesh
   dataset: Dataset
-  loader: TrainLoader
+  loader: TrainLoader | BucketLoader
   preprocess: Callable
   sample: dict  # two raw training rows (+ mask) for initialisation and shape checks
 
@@ -42,17 +43,33 @@ class SupervisedData:
 
 def load_data(config, dataset: Dataset | None = None) -> SupervisedData:
   """The mesh (`mesh.num_devices`), dataset (`data`), training loader (`train.batch_size`,
-  shuffled with `data.shuffle_seed` or `seed`) and preprocessing of a config. Batch sizes that
-  do not divide over the mesh fail here, before anything is compiled."""
+  shuffled with `data.shuffle_seed` or `seed`; a token dataset with `data.buckets` batches rows
+  of similar length, each batch cut to its bucket's bound) and preprocessing of a config. Batch
+  sizes that do not divide over the mesh fail here, before anything is compiled."""
   mesh = mesh_lib.make_mesh(int(cfg_get(config.mesh, "num_devices", 0)))
   dataset = dataset or load_dataset(config.data)
   mesh_lib.check_batch_size(config.train.batch_size, mesh, "train.batch_size")
   mesh_lib.check_batch_size(config.eval.batch_size, mesh, "eval.batch_size")
-  loader = TrainLoader(dataset.split("train"), config.train.batch_size,
-                       seed=int(cfg_get(config.data, "shuffle_seed", config.seed)))
+  seed = int(cfg_get(config.data, "shuffle_seed", config.seed))
+  train = dataset.split("train")
+  buckets = tuple(cfg_get(config.data, "buckets", ()) or ())
+  if buckets and "lengths" in train:  # variable-length token rows, batched by length
+    loader = BucketLoader(dict(train), train["lengths"], config.train.batch_size, seed, buckets,
+                          seq_keys=("inputs",))
+  else:
+    loader = TrainLoader(train, config.train.batch_size, seed=seed)
   sample = ({k: jnp.asarray(v[:2]) for k, v in dataset.split("train").items()}
             | {"mask": jnp.ones((2,), jnp.float32)})
   return SupervisedData(mesh, dataset, loader, make_preprocess(config.data, dataset.info), sample)
+
+
+def model_config(config, info) -> dict:
+  """config.model as a dict, with `vocab_size` filled from a token dataset when the config
+  leaves it 0 (the model's embedding must have one row per vocabulary id)."""
+  model = config.model.to_dict() if hasattr(config.model, "to_dict") else dict(config.model)
+  if info.vocab_size and not model.get("vocab_size", 0):
+    model["vocab_size"] = int(info.vocab_size)
+  return model
 
 
 def apply_model(model, params, model_state, inputs, rng, train: bool):

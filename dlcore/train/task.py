@@ -11,7 +11,9 @@ and the launchers (`launch.train`, `launch.eval`) use nothing else:
 - `evaluators`: the `dlcore.evals.Evaluator`s chosen by `config.evals` (every N steps and/or at
   the end);
 - `step_args`: extra jit arguments (a frozen teacher's variables), passed in, never baked in;
-- `state_sharding(mesh, abstract_state)`: the state's shardings (None: replicated).
+- `state_sharding(mesh, abstract_state)`: the state's shardings (None: replicated);
+- `assets`: text files the state depends on (a vocabulary), written into the workdir and checked
+  against it whenever a checkpoint is used again (`dlcore.train.assets`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Task:
   plot_metrics: Sequence[str] | None = None  # None: every metric the task reports
   summary: dict = dataclasses.field(default_factory=dict)  # banner lines: {label: text}
   summary_part: str | None = "model"  # the part whose parameter table the banner prints
+  assets: dict = dataclasses.field(default_factory=dict)  # {file: text} kept in the workdir
 
   def evaluator(self, name: str) -> Evaluator:
     for e in self.evaluators:

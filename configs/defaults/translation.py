@@ -1,0 +1,44 @@
+"""Default of translation (`experiment='translation'`, experiments/translation.py): a seq2seq
+GRU encoder-decoder with Bahdanau attention on Multi30k de->en.
+
+Sections:
+  name, experiment, seed
+  data:      data_dir, src, tgt, min_freq, max_vocab, max_length (tokens per sentence),
+             truncate, buckets (batch pairs of similar length)
+  model:     name='seq2seq': embed_dim, hidden (encoder units per direction), dec_hidden,
+             attention (none/bahdanau/luong), luong_score (dot/general), attention_index
+             (prev: s_(i-1) as in the seed; current: s_i as in Luong et al.), attention_dim,
+             readout_dim, dropout_rate
+  optimizer: Adam, gradient norm clipped at 1 (BPTT, LAY-43)
+  train:     batch_size, num_epochs / num_steps, log_every, eval_every, checkpoint_every, ...
+  eval:      batch_size
+  early_stopping: the validation loss (tracked, best state restored for the final evaluation)
+  mesh:      num_devices
+"""
+
+import ml_collections
+
+from dlcore.optim import optimizer_config
+
+D = ml_collections.ConfigDict
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = D()
+  c.name = "translation"
+  c.experiment = "translation"
+  c.seed = 0
+  c.data = D(dict(data_dir="", src="de", tgt="en", min_freq=2, max_vocab=0, max_length=60,
+                  truncate=False, buckets=(12, 16, 20, 24, 32, 48, 61)))
+  c.model = D(dict(name="seq2seq", embed_dim=256, hidden=256, dec_hidden=256,
+                   attention="bahdanau", luong_score="general", attention_index="prev",
+                   attention_dim=256, readout_dim=256, dropout_rate=0.3))
+  c.optimizer = optimizer_config("adam", 1e-3, schedule="cosine", grad_clip_norm=1.0,
+                                 weight_decay=0.0)
+  c.train = D(dict(batch_size=64, num_epochs=10, num_steps=0, log_every=100, eval_every=0,
+                   checkpoint_every=500, max_checkpoints=1, progress=True, overwrite=False))
+  c.eval = D(dict(batch_size=200))
+  c.early_stopping = D(dict(metric="loss", mode="min", patience=0, min_delta=0.0,
+                            restore_best=True))
+  c.mesh = D(dict(num_devices=0))
+  return c

@@ -1,0 +1,21 @@
+"""Character-level language model on Tiny Shakespeare (ARC-17/18/19, LAY-38..43): a 1-layer
+recurrent network of 512 units over 64-d character embeddings, truncated BPTT over 100
+characters with the state carried across batches, Adam 2e-3 with a cosine decay, gradient norm
+clipped at 5. `--config.model.cell=rnn|lstm|gru` picks the cell.
+
+Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
+            --config configs/shakespeare_char_lstm.py --workdir runs/shakespeare_char_lstm
+Expected: validation nats per character (the last 10% of the text) ≤ 1.55; see README.
+Time:     see README.
+Curriculum: ARC-17, LAY-38..43, MET-12.
+"""
+
+import ml_collections
+
+from configs.defaults import language_model
+
+
+def get_config() -> ml_collections.ConfigDict:
+  c = language_model.get_config()
+  c.name = "shakespeare_char_lstm"
+  return c
