@@ -84,8 +84,11 @@ def encode_corpus(cfg):
     if len(arr) < 2:
       raise DataError(f"the {split} split of {source} has {len(arr)} tokens; the corpus is too "
                       f"small to model (train_fraction={fraction}).")
-  sep = "" if kind == "char" else " "
-  detokenize = lambda toks: sep.join(vocab.decode(toks, strip_special=False))
+  if kind == "bpe":  # pieces carry their end-of-word marks
+    detokenize = lambda toks: tokenize.detokenize(vocab.decode(toks, strip_special=False))
+  else:
+    sep = "" if kind == "char" else " "
+    detokenize = lambda toks: sep.join(vocab.decode(toks, strip_special=False))
   return vocab, ids, detokenize
 
 

@@ -166,3 +166,16 @@ def test_missing_multi30k_file_is_one_cli_error(tmp_path):
   assert "Traceback" not in proc.stderr
   errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
   assert len(errors) == 1 and "not found" in errors[0], proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe"])
+def test_word_and_bpe_corpora_encode_and_decode(tmp_path, kind):
+  from experiments.language_model import encode_corpus
+  text = tmp_path / "corpus.txt"
+  text.write_text(SHAKESPEARE_LIKE)
+  c = lm_config(text)
+  c.data.update(tokenizer=kind, bpe_vocab_size=60)
+  vocab, ids, detokenize = encode_corpus(c.data)
+  assert ids["train"].dtype == np.int32 and ids["train"].min() >= 0
+  assert ids["train"].max() < len(vocab) and vocab.unk_id not in set(ids["train"].tolist())
+  assert detokenize(ids["train"][:12].tolist()).startswith("first citizen :")

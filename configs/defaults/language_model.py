@@ -18,27 +18,19 @@ Sections:
 
 import ml_collections
 
+from configs.defaults import D, family
 from dlcore.optim import optimizer_config
-
-D = ml_collections.ConfigDict
 
 
 def get_config() -> ml_collections.ConfigDict:
-  c = D()
-  c.name = "language_model"
-  c.experiment = "language_model"
-  c.seed = 0
-  c.data = D(dict(name="tinyshakespeare", data_dir="", path="", tokenizer="char", min_freq=1,
-                  bpe_vocab_size=8000, train_fraction=0.9, seq_len=100))
-  c.model = D(dict(name="rnn_lm", embed_dim=64, cell="lstm", hidden=512, num_layers=1,
+  return family(
+      "language_model",
+      data=D(dict(name="tinyshakespeare", data_dir="", path="", tokenizer="char", min_freq=1,
+                  bpe_vocab_size=8000, train_fraction=0.9, seq_len=100)),
+      model=D(dict(name="rnn_lm", embed_dim=64, cell="lstm", hidden=512, num_layers=1,
                    dropout_rate=0.0, forget_bias=1.0, activation="tanh",
-                   output_activation="identity"))
-  c.optimizer = optimizer_config("adam", 2e-3, schedule="cosine", grad_clip_norm=5.0,
-                                 weight_decay=0.0)
-  c.train = D(dict(batch_size=64, num_epochs=0, num_steps=3000, log_every=100, eval_every=500,
-                   checkpoint_every=500, max_checkpoints=2, progress=True, overwrite=False))
-  c.eval = D(dict(batch_size=64))
-  c.early_stopping = D(dict(metric="nats_per_token", mode="min", patience=0, min_delta=0.0,
-                            restore_best=False))
-  c.mesh = D(dict(num_devices=0))
-  return c
+                   output_activation="identity")),
+      optimizer=optimizer_config("adam", 2e-3, schedule="cosine", grad_clip_norm=5.0,
+                                 weight_decay=0.0),
+      train=dict(num_steps=3000, eval_every=500, max_checkpoints=2),
+      eval=D(dict(batch_size=64)), watch=("nats_per_token", "min"))

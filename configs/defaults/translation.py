@@ -18,16 +18,13 @@ Sections:
 
 import ml_collections
 
+from configs.defaults import D, family
 from dlcore.optim import optimizer_config
-
-D = ml_collections.ConfigDict
 
 
 def get_config() -> ml_collections.ConfigDict:
-  c = D()
-  c.name = "translation"
-  c.experiment = "translation"
-  c.seed = 0
+  c = family("translation", train=dict(num_epochs=10), eval=D(dict(batch_size=200)),
+             watch=("loss", "min"), restore_best=True)
   c.data = D(dict(data_dir="", src="de", tgt="en", min_freq=2, max_vocab=0, max_length=60,
                   truncate=False, buckets=(12, 16, 20, 24, 32, 48, 61)))
   c.model = D(dict(name="seq2seq", embed_dim=256, hidden=256, dec_hidden=256,
@@ -35,10 +32,4 @@ def get_config() -> ml_collections.ConfigDict:
                    attention_dim=256, readout_dim=256, dropout_rate=0.3))
   c.optimizer = optimizer_config("adam", 1e-3, schedule="cosine", grad_clip_norm=1.0,
                                  weight_decay=0.0)
-  c.train = D(dict(batch_size=64, num_epochs=10, num_steps=0, log_every=100, eval_every=0,
-                   checkpoint_every=500, max_checkpoints=1, progress=True, overwrite=False))
-  c.eval = D(dict(batch_size=200))
-  c.early_stopping = D(dict(metric="loss", mode="min", patience=0, min_delta=0.0,
-                            restore_best=True))
-  c.mesh = D(dict(num_devices=0))
   return c

@@ -45,7 +45,41 @@ def _check_batch_size(batch_size: int) -> int:
   return int(batch_size)
 
 
-class TrainLoader:
+class EpochPosition:
+  """The resumable position of an epoch-based batch source: (epoch, batch_in_epoch, seed).
+
+  A subclass sets `steps_per_epoch`, `seed`, `epoch`, `batch_in_epoch` and makes batch k of
+  epoch e a pure function of (seed, e, k); `get_state()` / `set_state()` then give a
+  JSON-serialisable position from which exactly the batches that would have come next follow.
+  `what` names the source in errors, `changed` the settings that would invalidate a position.
+  """
+  what = "loader"
+  changed = "the batch size or dataset"
+
+  def next_position(self) -> tuple[int, int]:
+    """(epoch, batch) of the batch to serve now; the position then moves on by one."""
+    if self.batch_in_epoch >= self.steps_per_epoch:
+      self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+    self.batch_in_epoch += 1
+    return self.epoch, self.batch_in_epoch - 1
+
+  def get_state(self) -> dict:
+    return {"epoch": int(self.epoch), "batch_in_epoch": int(self.batch_in_epoch),
+            "seed": int(self.seed)}
+
+  def set_state(self, state: dict) -> None:
+    missing = {"epoch", "batch_in_epoch", "seed"} - set(state)
+    if missing:
+      raise DataError(f"Loader state {state!r} lacks {sorted(missing)}; it is not a "
+                      f"{self.what} state.")
+    epoch, batch = int(state["epoch"]), int(state["batch_in_epoch"])
+    if epoch < 0 or not 0 <= batch <= self.steps_per_epoch:
+      raise DataError(f"Loader state {state!r} is out of range for {self.steps_per_epoch} "
+                      f"steps per epoch; was {self.changed} changed?")
+    self.seed, self.epoch, self.batch_in_epoch = int(state["seed"]), epoch, batch
+
+
+class TrainLoader(EpochPosition):
   """Infinite iterator of shuffled batches: epoch e uses the permutation
   np.random.default_rng([seed, e]).permutation(N); drop the last partial batch.
 
@@ -82,32 +116,16 @@ class TrainLoader:
   def __iter__(self) -> "TrainLoader":
     return self
 
+  what = "TrainLoader"
+
   def __next__(self) -> dict[str, np.ndarray]:
-    if self.batch_in_epoch >= self.steps_per_epoch:
-      self.epoch += 1
-      self.batch_in_epoch = 0
-    start = self.batch_in_epoch * self.batch_size
-    idx = self._permutation(self.epoch)[start:start + self.batch_size]
+    epoch, k = self.next_position()
+    start = k * self.batch_size
+    idx = self._permutation(epoch)[start:start + self.batch_size]
     batch = _rows(self.arrays, idx)
     if "mask" not in batch:
       batch["mask"] = np.ones((self.batch_size,), np.float32)
-    self.batch_in_epoch += 1
     return batch
-
-  def get_state(self) -> dict:
-    return {"epoch": int(self.epoch), "batch_in_epoch": int(self.batch_in_epoch),
-            "seed": int(self.seed)}
-
-  def set_state(self, state: dict) -> None:
-    missing = {"epoch", "batch_in_epoch", "seed"} - set(state)
-    if missing:
-      raise DataError(f"Loader state {state!r} lacks {sorted(missing)}; it is not a "
-                      "TrainLoader state.")
-    epoch, batch = int(state["epoch"]), int(state["batch_in_epoch"])
-    if epoch < 0 or not 0 <= batch <= self.steps_per_epoch:
-      raise DataError(f"Loader state {state!r} is out of range for {self.steps_per_epoch} "
-                      "steps per epoch; was the batch size or dataset changed?")
-    self.seed, self.epoch, self.batch_in_epoch = int(state["seed"]), epoch, batch
 
 
 def num_eval_batches(n: int, batch_size: int) -> int:

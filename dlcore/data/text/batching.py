@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dlcore.data.loader import EpochPosition
 from dlcore.errors import ConfigError, DataError
 
 
@@ -44,7 +45,7 @@ def pad_sequences(seqs: Sequence[Sequence[int]], pad_id: int = 0, max_len: int |
   return ids, lengths
 
 
-class BucketLoader:
+class BucketLoader(EpochPosition):
   """Infinite iterator of same-bucket batches. Example i goes to the first bucket whose upper
   bound is >= lengths[i] (`lengths` must cover every `seq_keys` column of the example).
 
@@ -53,9 +54,11 @@ class BucketLoader:
   Each `seq_keys` column (N, W, ...) is cut (or padded with `pad_id`) to the bucket bound on
   axis 1; other columns are gathered whole. A batch also has int32 'lengths' (unless a column is
   so named) and a float32 'mask' of ones (an input 'mask' column is gathered instead).
-  `get_state()` / `set_state()` are TrainLoader's: restoring yields exactly the batches that
-  would have come next.
+  `get_state()` / `set_state()` are TrainLoader's (`EpochPosition`): restoring yields exactly
+  the batches that would have come next.
   """
+  what = "BucketLoader"
+  changed = "the batch size, dataset or bucketing"
 
   def __init__(self, columns: dict[str, np.ndarray], lengths: np.ndarray, batch_size: int,
                seed: int, boundaries: Sequence[int], seq_keys: Sequence[str] = ("tokens",),
@@ -125,10 +128,8 @@ class BucketLoader:
     return self
 
   def __next__(self) -> dict[str, np.ndarray]:
-    if self.batch_in_epoch >= self.steps_per_epoch:
-      self.epoch += 1
-      self.batch_in_epoch = 0
-    bucket, rows = self._epoch_plan(self.epoch)[self.batch_in_epoch]
+    epoch, k = self.next_position()
+    bucket, rows = self._epoch_plan(epoch)[k]
     width = self.boundaries[bucket]
     batch = {}
     for k, v in self.columns.items():
@@ -139,20 +140,4 @@ class BucketLoader:
       batch["mask"] = batch["mask"].astype(np.float32)
     else:
       batch["mask"] = np.ones((self.batch_size,), np.float32)
-    self.batch_in_epoch += 1
     return batch
-
-  def get_state(self) -> dict:
-    return {"epoch": int(self.epoch), "batch_in_epoch": int(self.batch_in_epoch),
-            "seed": int(self.seed)}
-
-  def set_state(self, state: dict) -> None:
-    missing = {"epoch", "batch_in_epoch", "seed"} - set(state)
-    if missing:
-      raise DataError(f"Loader state {state!r} lacks {sorted(missing)}; it is not a "
-                      "BucketLoader state.")
-    epoch, batch = int(state["epoch"]), int(state["batch_in_epoch"])
-    if epoch < 0 or not 0 <= batch <= self.steps_per_epoch:
-      raise DataError(f"Loader state {state!r} is out of range for {self.steps_per_epoch} "
-                      "steps per epoch; was the batch size, dataset or bucketing changed?")
-    self.seed, self.epoch, self.batch_in_epoch = int(state["seed"]), epoch, batch

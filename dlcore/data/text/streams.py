@@ -20,10 +20,14 @@ from typing import Iterator
 
 import numpy as np
 
+from dlcore.data.loader import EpochPosition
 from dlcore.errors import ConfigError, DataError
 
 
-class TokenStream:
+class TokenStream(EpochPosition):
+  what = "TokenStream"
+  changed = "the batch size, seq_len or text"
+
   def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int, seed: int,
                random_offset: bool = True):
     ids = np.asarray(ids, np.int32).reshape(-1)
@@ -55,30 +59,12 @@ class TokenStream:
     return self
 
   def __next__(self) -> dict[str, np.ndarray]:
-    if self.batch_in_epoch >= self.steps_per_epoch:
-      self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-    inputs, targets = self._epoch_rows(self.epoch)
-    cols = slice(self.batch_in_epoch * self.seq_len, (self.batch_in_epoch + 1) * self.seq_len)
-    batch = {"inputs": inputs[:, cols], "targets": targets[:, cols],
-             "reset": np.full((self.batch_size,), float(self.batch_in_epoch == 0), np.float32),
-             "mask": np.ones((self.batch_size,), np.float32)}
-    self.batch_in_epoch += 1
-    return batch
-
-  def get_state(self) -> dict:
-    return {"epoch": int(self.epoch), "batch_in_epoch": int(self.batch_in_epoch),
-            "seed": int(self.seed)}
-
-  def set_state(self, state: dict) -> None:
-    missing = {"epoch", "batch_in_epoch", "seed"} - set(state)
-    if missing:
-      raise DataError(f"Stream state {state!r} lacks {sorted(missing)}; it is not a TokenStream "
-                      "state.")
-    epoch, batch = int(state["epoch"]), int(state["batch_in_epoch"])
-    if epoch < 0 or not 0 <= batch <= self.steps_per_epoch:
-      raise DataError(f"Stream state {state!r} is out of range for {self.steps_per_epoch} steps "
-                      "per epoch; were the batch size, seq_len or text changed?")
-    self.seed, self.epoch, self.batch_in_epoch = int(state["seed"]), epoch, batch
+    epoch, k = self.next_position()
+    inputs, targets = self._epoch_rows(epoch)
+    cols = slice(k * self.seq_len, (k + 1) * self.seq_len)
+    return {"inputs": inputs[:, cols], "targets": targets[:, cols],
+            "reset": np.full((self.batch_size,), float(k == 0), np.float32),
+            "mask": np.ones((self.batch_size,), np.float32)}
 
 
 def stream_chunks(ids: np.ndarray, batch_size: int, seq_len: int
