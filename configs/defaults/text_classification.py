@@ -5,7 +5,8 @@ Sections: configs.defaults.classification's, with
   data:   name='sst2', tokenizer, min_freq, max_vocab, max_length, truncate, buckets (batch rows
           of similar length: each batch is cut to its bucket's bound), not flattened
   model:  name='rnn_classifier': embed_dim, cell (rnn/lstm/gru), hidden, num_layers,
-          bidirectional, readout (last/max/mean/attention), dropout_rate, forget_bias,
+          bidirectional, readout (last/max/mean/attention), dropout_rate, word_dropout (tokens
+          replaced by <unk> in training), forget_bias,
           activation (σ_h of the simple RNN), output_activation (σ_y); vocab_size is set from
           the vocabulary
   eval:   the dev split (GLUE's SST-2 test split has no labels)
@@ -27,7 +28,7 @@ def get_config() -> ml_collections.ConfigDict:
                                       buckets=(8, 16, 24, 32, 48, 64))
   c.model = ml_collections.ConfigDict(dict(
       name="rnn_classifier", embed_dim=300, cell="lstm", hidden=256, num_layers=1,
-      bidirectional=False, readout="last", dropout_rate=0.5, forget_bias=1.0,
+      bidirectional=False, readout="last", dropout_rate=0.5, word_dropout=0.0, forget_bias=1.0,
       activation="tanh", output_activation="identity"))
   c.optimizer = optimizer_config("adam", 1e-3, schedule="constant", grad_clip_norm=1.0,
                                  weight_decay=0.0)

@@ -4,7 +4,9 @@
          -> readout -> dropout -> Dense -> logits (B, num_outputs)
 
 Lengths are the count of non-pad tokens of each row (padding is at the end), so padded batches
-give the same logits as unpadded ones. Readouts of the top layer's outputs h_1..h_L:
+give the same logits as unpadded ones. Word dropout (`word_dropout`, training only) replaces
+each real token by <unk> with that probability, as in the flax sst2 example.
+Readouts of the top layer's outputs h_1..h_L:
   last       the final state at the true last step (LAY-42; bidirectional: [→h_L ; ←h_1])
   max/mean   max or mean over the real steps
   attention  keys-only additive attention pooling: e_t = vᵀ tanh(W h_t), α = softmax over the
@@ -60,6 +62,8 @@ class RNNClassifier(nn.Module):
   bidirectional: bool = False
   readout: str = "last"
   dropout_rate: float = 0.0  # on the embeddings, between layers and before the output layer
+  word_dropout: float = 0.0  # training: each real token becomes <unk> with this probability
+  unk_id: int = 1
   forget_bias: float = 0.0  # LSTM b_f initial value
   activation: str = "tanh"  # σ_h of the simple RNN cell
   output_activation: str = "identity"  # σ_y of y = σ_y(W_y h + b_y); identity: logits
@@ -80,6 +84,9 @@ class RNNClassifier(nn.Module):
     tokens = jnp.asarray(tokens, jnp.int32)
     lengths = (tokens != self.pad_id).sum(axis=-1)
     drop = lambda x: nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+    if train and self.word_dropout > 0:
+      dropped = jax.random.bernoulli(self.make_rng("dropout"), self.word_dropout, tokens.shape)
+      tokens = jnp.where(dropped & (tokens != self.pad_id), self.unk_id, tokens)
     x = drop(nn.Embed(self.vocab_size, self.embed_dim, name="embed")(tokens))
     outputs, carries = StackedRNN(self.cell, self.hidden, self.num_layers, self.bidirectional,
                                   self.dropout_rate,
