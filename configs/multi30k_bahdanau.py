@@ -5,8 +5,12 @@ test_2016_flickr, attention heatmaps in <workdir>/attention/.
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/multi30k_bahdanau.py --workdir runs/multi30k_bahdanau
-Expected: test BLEU (tokenized, lowercased) see README.
-Time:     see README.
+Expected: test_2016_flickr BLEU (lowercased word tokens) 37.72 greedy, 38.85 beam 5;
+          sacreBLEU (13a, lowercased; nrefs:1|case:lc|eff:no|tok:13a|smooth:exp|version:2.6.0)
+          35.75 greedy, 37.90 beam; mean output log-probability -6.39 greedy, -5.69 beam;
+          test perplexity 5.54 (teacher forced). Target: BLEU >= 27.
+Time:     54 min 31 s for 10 epochs (4,500 steps of 64 pairs) while 2-3 other trainings shared
+          the 2 cores, evaluation and decoding included.
 Curriculum: LAY-27, LAY-40, LAY-41, ARC-21, GEN-1, GEN-3, GEN-6, MET-13.
 """
 

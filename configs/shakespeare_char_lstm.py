@@ -5,8 +5,12 @@ clipped at 5. `--config.model.cell=rnn|lstm|gru` picks the cell.
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/shakespeare_char_lstm.py --workdir runs/shakespeare_char_lstm
-Expected: validation nats per character (the last 10% of the text) ≤ 1.55; see README.
-Time:     see README.
+Expected: validation nats per character (every character of the last 10% of the text, state
+          carried through it) 1.488 (perplexity 4.43, next-character accuracy 0.562); target
+          ≤ 1.55. 1.55 is passed at step 1000, 1.51 at 1500.
+Time:     66 min 44 s for 3000 steps while 3-4 other trainings shared the 2 cores (0.5-1.1
+          steps/s); the step alone takes about 0.3 s (a B=64 x T=100 x 512 LSTM forward and
+          backward), about 16 min for the run.
 Curriculum: ARC-17, LAY-38..43, MET-12.
 """
 

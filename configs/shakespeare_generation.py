@@ -13,8 +13,14 @@ The hyperparameter study (hidden size; temperature above) is
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/shakespeare_generation.py --workdir runs/shakespeare_generation
-Expected: see README.
-Time:     see README.
+Expected: the model of configs/shakespeare_char_lstm.py (validation perplexity 4.43 = exp of
+          1.488 nats/char). Log-probability per generated character: greedy -0.68, beam 5
+          -0.43 (beam search finds likelier text), sampling -0.86 / -1.02 / -1.27 at T = 0.5 /
+          0.8 / 1.0; distinct-2: greedy 0.079, beam 0.073 (both repeat themselves), sampling
+          0.141 / 0.157 / 0.177; character BLEU-4 against the true continuation: greedy 0.211,
+          beam 0.162, sampling 0.230 / 0.231 / 0.208. Samples in <workdir>/generations.md.
+Time:     the training of configs/shakespeare_char_lstm.py (same model and steps: copying that
+          workdir here reuses it, and only the final evaluators run: 30 s).
 Curriculum: ARC-17/18, GEN-1..3, MET-12, MET-13; project 002 §11.3.
 """
 
