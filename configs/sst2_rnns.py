@@ -7,8 +7,11 @@ plots/compare_*.png (training and dev curves overlaid).
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/sst2_rnns.py --workdir runs/sst2_rnns
-Expected: see README (the simple RNN trails the gated cells).
-Time:     see README.
+Expected: dev accuracy (best of the 9 evaluations, restored): GRU 0.8452, LSTM 0.8417, BiLSTM
+          0.8268, simple RNN 0.8108. Every gated cell reaches 0.95 training accuracy in two
+          epochs (overfitting); the simple RNN trains slower (0.93) and is least stable on dev.
+Time:     42 min 3 s for the four (514 s rnn, 559 s gru, 653 s lstm, 797 s bilstm) while 2-3
+          other trainings shared the 2 cores.
 Curriculum: LAY-38..41, ARC-17..20; exercise 002 §11.2.3.
 """
 
