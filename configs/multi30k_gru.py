@@ -5,8 +5,11 @@ configs/multi30k_bahdanau.py.
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/multi30k_gru.py --workdir runs/multi30k_gru
-Expected: test BLEU (tokenized, lowercased) see README.
-Time:     see README.
+Expected: test_2016_flickr BLEU (lowercased word tokens) 25.82 greedy, 26.82 beam 5; sacreBLEU
+          (13a, lowercased) 24.45 greedy, 26.68 beam; mean output log-probability -10.37
+          greedy, -8.89 beam; test perplexity 7.70 (Bahdanau: 5.54). Target: BLEU >= 18.
+Time:     48 min 16 s for 10 epochs, 10 min of which the process was stopped, while other
+          trainings and the test suite shared the 2 cores.
 Curriculum: LAY-40, LAY-41, ARC-19, ARC-21, GEN-1, GEN-3, MET-13.
 """
 
