@@ -87,6 +87,7 @@ class TrainLoader(EpochPosition):
   the batches that would have come next. An input 'mask' array (example weights) is gathered
   like the others; otherwise 'mask' is ones.
   """
+  what = "TrainLoader"
 
   def __init__(self, arrays: dict[str, np.ndarray], batch_size: int, seed: int,
                shuffle: bool = True):
@@ -115,8 +116,6 @@ class TrainLoader(EpochPosition):
 
   def __iter__(self) -> "TrainLoader":
     return self
-
-  what = "TrainLoader"
 
   def __next__(self) -> dict[str, np.ndarray]:
     epoch, k = self.next_position()
