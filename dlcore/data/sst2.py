@@ -16,9 +16,10 @@ Tokenization runs once per (file contents, settings) and is cached (`dlcore.data
 
 from __future__ import annotations
 
+import dataclasses
+
 from dlcore.config import cfg_get
-from dlcore.data.base import DATASETS, Dataset, dataclasses, make_columns_dataset, \
-  resolve_data_dir
+from dlcore.data.base import DATASETS, Dataset, make_columns_dataset, resolve_data_dir
 from dlcore.data.features import Feature
 from dlcore.data.text import Vocab, cached_arrays, cached_json, file_sha256, make_tokenizer, \
   pad_sequences, read_sst2
