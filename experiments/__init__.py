@@ -13,7 +13,8 @@ from dlcore.registry import Registry
 EXPERIMENTS: Registry = Registry("experiment")
 for _name, _module in (("classification", "classification"), ("regression", "classification"),
                        ("perceptron", "perceptron"), ("retrieval", "retrieval"),
-                       ("language_model", "language_model"), ("translation", "translation")):
+                       ("language_model", "language_model"), ("translation", "translation"),
+                       ("rl", "rl"), ("tabular", "tabular")):
   EXPERIMENTS.add(_name, f"experiments.{_module}")
 
 

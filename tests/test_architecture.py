@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 
 LEAVES = ("dlcore.losses", "dlcore.metrics", "dlcore.optim", "dlcore.data", "dlcore.viz")
-ABOVE_LEAVES = ("dlcore.train", "dlcore.evals", "dlcore.models", "dlcore.decode")
+ABOVE_LEAVES = ("dlcore.train", "dlcore.evals", "dlcore.models", "dlcore.decode", "dlcore.rl")
 
 
 def imported(path: pathlib.Path) -> set[str]:
@@ -49,6 +49,13 @@ def test_dlcore_imports_point_down():
     if starts(module, LEAVES):
       higher = {n for n in names if starts(n, ABOVE_LEAVES)}
       assert not higher, f"leaf {module} imports {sorted(higher)}"
+
+
+def test_the_training_core_does_not_import_rl():
+  """dlcore.rl builds on dlcore.train.state; the core must not depend on the RL family."""
+  for path in modules("dlcore/train"):
+    rl = {n for n in imported(path) if starts(n, ("dlcore.rl",))}
+    assert not rl, f"{path.relative_to(REPO)} imports {sorted(rl)}"
 
 
 def test_the_control_catches_an_upward_import(tmp_path):

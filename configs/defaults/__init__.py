@@ -9,9 +9,11 @@
   text_classification: the classification trainer on SST-2 token ids (recurrent classifier).
   language_model: RNN language models with truncated BPTT (experiments.language_model).
   translation:    seq2seq encoder-decoders on Multi30k (experiments.translation).
+  rl:             deep RL agents, DQN/REINFORCE/A2C/PPO, on gymnax or Atari (experiments.rl).
+  tabular:        value iteration and Q-learning on a gridworld MDP (experiments.tabular).
 
 `family(...)` builds the top-level, train and early_stopping sections of the family defaults
-that do not start from the classification default (language_model, translation).
+that do not start from the classification default (language_model, translation, rl, tabular).
 
 A config file starts from one of them (`c = classification.get_config()`) and overrides only
 what differs, so no config repeats another's body.

@@ -25,7 +25,8 @@ from dlcore.losses.regression import (huber_loss, mean_absolute_error, mean_squa
                                       reconstruction_loss)
 from dlcore.losses.self_supervised import distillation_loss, kl_divergence_with_logits, nt_xent_loss
 from dlcore.losses.sequence_rl import (gan_discriminator_loss, gan_generator_loss,
-                                       next_token_cross_entropy, policy_gradient_loss, td_loss)
+                                       next_token_cross_entropy, policy_gradient_loss,
+                                       ppo_clip_loss, td_loss, value_loss)
 
 __all__ = [
     "LOSSES", "REDUCTIONS", "reduce_loss", "finish", "build_loss", "hyperparameters",
@@ -35,6 +36,7 @@ __all__ = [
     "contrastive_loss", "triplet_loss", "pairwise_distances", "perceptual_loss", "style_loss",
     "gram_matrix", "l1_penalty", "l2_penalty", "skip_biases", "weighted_sum",
     "distillation_loss", "kl_divergence_with_logits", "nt_xent_loss",
-    "next_token_cross_entropy", "policy_gradient_loss", "td_loss", "gan_discriminator_loss",
+    "next_token_cross_entropy", "policy_gradient_loss", "td_loss", "ppo_clip_loss", "value_loss",
+    "gan_discriminator_loss",
     "gan_generator_loss"
 ]

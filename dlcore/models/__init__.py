@@ -5,7 +5,8 @@
 batch_norm), 'googlenet' (ARC-10, aux_heads), 'resnet' (ARC-11, depth 18..152, stem
 imagenet/cifar), 'cifar_resnet' (ARC-11, depth 6n+2), 'densenet' (ARC-12, depth 121/169/201),
 'rnn_classifier' (ARC-17..20, token ids in), 'rnn_lm' (ARC-17 language model),
-'seq2seq' (ARC-21 encoder-decoder, attention none/bahdanau/luong).
+'seq2seq' (ARC-21 encoder-decoder, attention none/bahdanau/luong),
+'q_network' and 'actor_critic' (RL-6..9 agents; MLP, MinAtar or Nature-DQN torso).
 Layer rule: models import dlcore.nn, dlcore.errors and dlcore.registry.
 """
 
@@ -22,7 +23,7 @@ from dlcore.registry import Registry, closest
 MODELS: Registry = Registry("model")
 
 # Imported after MODELS exists so their @MODELS.register decorators can run.
-from dlcore.models import mlp, perceptron  # noqa: E402,F401
+from dlcore.models import mlp, perceptron, rl  # noqa: E402,F401
 from dlcore.models.cnn import (alexnet, densenet, googlenet, lenet, resnet,  # noqa: E402,F401
                                simple_cnn, vgg)
 from dlcore.models.cnn.simple_cnn import SimpleCNN  # noqa: E402

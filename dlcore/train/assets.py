@@ -4,7 +4,9 @@ into the workdir beside the checkpoints and checked whenever a checkpoint is use
 `Task.assets = {file name: text}` is what the config builds now. A fresh run writes each file;
 a resumed run, `launch.eval` and warm starts need the workdir's copy to be identical: token ids
 index the embedding rows of the checkpoint, so a vocabulary built from other data or settings
-would silently scramble the model. A mismatch is one DataError naming the file.
+would silently scramble the model. A mismatch is one DataError naming the file. An asset that
+is a JSON object with 'kind' and 'summary' keys (an RL run's environment.json) is described by
+them in that error.
 """
 
 from __future__ import annotations
@@ -18,13 +20,30 @@ from typing import Mapping
 from dlcore.errors import DataError
 
 
-def _describe(text: str) -> str:
-  """'N tokens, fingerprint abcd1234' for a dlcore vocabulary file, else 'N bytes'."""
+def _load(text: str):
   try:
-    data = json.loads(text)
+    return json.loads(text)
+  except ValueError:
+    return None
+
+
+def _describe(text: str) -> str:
+  """'N tokens, fingerprint abcd1234' for a dlcore vocabulary file, the 'summary' of an asset
+  that has one, else 'N bytes'."""
+  data = _load(text)
+  if isinstance(data, dict) and "summary" in data:
+    return str(data["summary"])
+  try:
     return f"{len(data['tokens'])} tokens, fingerprint {str(data['fingerprint'])[:12]}"
-  except (ValueError, KeyError, TypeError):
+  except (KeyError, TypeError):
     return f"{len(text.encode('utf-8'))} bytes"
+
+
+def _kind(text: str) -> str:
+  data = _load(text)
+  if isinstance(data, dict) and "kind" in data:
+    return str(data["kind"])
+  return "vocabulary or tokenizer"
 
 
 def _write(path: pathlib.Path, text: str) -> None:
@@ -46,8 +65,7 @@ def check_assets(assets: Mapping[str, str], workdir: str | os.PathLike) -> None:
       raise DataError(
           f"{path} ({_describe(saved)}) does not match the one this config builds "
           f"({_describe(text)}): the checkpoint in {workdir} was trained with another "
-          f"vocabulary or tokenizer; use the data and settings it was trained with, or a new "
-          f"workdir.")
+          f"{_kind(saved)}; use the data and settings it was trained with, or a new workdir.")
 
 
 def write_assets(assets: Mapping[str, str], workdir: str | os.PathLike, resumed: bool) -> None:

@@ -1,0 +1,39 @@
+"""Default of deep RL (`experiment='rl'`, experiments/rl.py): PPO on gymnax CartPole-v1.
+
+`get_config(algorithm)` gives every key of that algorithm (`dlcore.rl.DEFAULTS`), so any of them
+can be set from the command line (`--config.rl.clip_eps=0.1`).
+
+Sections:
+  name, experiment, seed
+  env:    name (a gymnax id or an ALE id; `dlcore.rl.env_names()`), num_envs, options (Atari)
+  model:  name ('actor_critic' or 'q_network'), features, activation, torso (mlp/minatar/nature)
+  rl:     algorithm (dqn/reinforce/a2c/ppo), total_timesteps (environment steps per agent),
+          updates_per_step (update cycles per step of the loop), then the algorithm's own keys
+  sweep:  learning_rate and gamma lists, seeds (empty: one agent)
+  evals:  'test' (100 greedy episodes at the end); 'eval', 'animation', 'sweep' where used
+  train:  num_steps (set from rl.total_timesteps), log_every, checkpoint_every, progress
+  early_stopping: the evaluation return (tracked; `restore_best` keeps the best evaluated agent)
+  mesh:   num_devices (an RL run uses one device)
+"""
+
+import ml_collections
+
+from configs.defaults import D, family
+from dlcore.rl import DEFAULTS
+
+COMMON = dict(total_timesteps=500_000, updates_per_step=10)
+MODELS = {"dqn": dict(name="q_network", features=(120, 84), activation="relu", torso="mlp"),
+          "ppo": dict(name="actor_critic", features=(64, 64), activation="tanh", torso="mlp",
+                      shared=False)}
+
+
+def get_config(algorithm: str = "ppo") -> ml_collections.ConfigDict:
+  c = family("rl", env=D(dict(name="CartPole-v1", num_envs=4, options=D())),
+             model=D(MODELS.get(algorithm, MODELS["ppo"])),
+             rl=D(dict(algorithm=algorithm, **COMMON, **DEFAULTS[algorithm])),
+             train=dict(log_every=10, checkpoint_every=100, progress=False),
+             watch=("return_mean", "max"))
+  c.sweep = D()
+  c.evals = D({"test": D(dict(type="episodes", num_episodes=100, at_end=True))})
+  c.mesh.num_devices = 1
+  return c

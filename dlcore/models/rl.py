@@ -1,0 +1,109 @@
+"""Networks of RL agents (RL-6..9): a Q-network and an actor-critic, over an MLP or a CNN torso.
+
+Torsos (`torso`):
+- 'mlp': Dense layers of `features` with `activation` (vector observations: CartPole, Acrobot).
+- 'minatar': Conv 16 3x3 stride 1 + ReLU, then the Dense layers (MinAtar's 10x10xC grids).
+- 'nature': the DQN Atari network (Mnih et al. 2015): Conv 32 8x8/4, 64 4x4/2, 64 3x3/1, ReLU,
+  Dense 512 (84x84x4 uint8 frames, scaled to [0, 1]).
+
+Weights are orthogonally initialised (scale √2 for hidden layers; as in cleanrl and purejaxrl),
+the policy head with scale 0.01 (a near-uniform initial policy), the value head with 1.
+
+`QNetwork(obs) -> Q(s, ·)` [B, A]. `ActorCritic(obs) -> (logits [B, A], V(s) [B])`: the actor
+(policy π(a|s) = softmax(logits)) and the critic (V); with `shared=False` (default for 'mlp')
+each has its own torso, as in purejaxrl; a CNN torso is always shared.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from dlcore.errors import ConfigError
+from dlcore.models import MODELS
+from dlcore.nn import get_activation
+
+TORSOS = ("mlp", "minatar", "nature")
+
+
+def _dense(features: int, scale: float = math.sqrt(2.0), name: str | None = None) -> nn.Dense:
+  return nn.Dense(features, kernel_init=nn.initializers.orthogonal(scale),
+                  bias_init=nn.initializers.zeros, name=name)
+
+
+def _conv(features: int, kernel: int, stride: int, name: str) -> nn.Conv:
+  return nn.Conv(features, (kernel, kernel), (stride, stride), padding="VALID",
+                 kernel_init=nn.initializers.orthogonal(math.sqrt(2.0)), name=name)
+
+
+class Torso(nn.Module):
+  """obs [B, ...] -> features [B, d] (module docstring)."""
+  kind: str = "mlp"
+  features: Sequence[int] = (64, 64)
+  activation: str = "tanh"
+
+  @nn.compact
+  def __call__(self, obs):
+    x = obs.astype(jnp.float32)
+    if self.kind == "nature":
+      x = x / 255.0
+      for i, (f, k, s) in enumerate(((32, 8, 4), (64, 4, 2), (64, 3, 1))):
+        x = nn.relu(_conv(f, k, s, f"conv_{i}")(x))
+      return nn.relu(_dense(512, name="dense")(x.reshape(x.shape[0], -1)))
+    if self.kind == "minatar":
+      x = nn.relu(_conv(16, 3, 1, "conv_0")(x))
+    x = x.reshape(x.shape[0], -1)
+    act = get_activation(self.activation)
+    for i, f in enumerate(self.features):
+      x = act(_dense(f, name=f"dense_{i}")(x))
+    return x
+
+
+def _check(fields) -> None:
+  if fields.get("torso", "mlp") not in TORSOS:
+    raise ConfigError(f"model.torso={fields['torso']!r}; valid torsos: {', '.join(TORSOS)}.")
+
+
+@MODELS.register("q_network")
+class QNetwork(nn.Module):
+  """Q(s, ·; θ) for DQN (RL-6): a torso, then Dense(num_actions)."""
+  num_outputs: int
+  features: Sequence[int] = (120, 84)
+  activation: str = "relu"
+  torso: str = "mlp"
+
+  @classmethod
+  def check_fields(cls, fields) -> None:
+    _check(fields)
+
+  @nn.compact
+  def __call__(self, obs):
+    h = Torso(self.torso, self.features, self.activation, name="torso")(obs)
+    return _dense(self.num_outputs, 1.0, name="q")(h)
+
+
+@MODELS.register("actor_critic")
+class ActorCritic(nn.Module):
+  """(logits of π(·|s), V(s)) for REINFORCE, A2C and PPO (RL-7, RL-8, RL-9)."""
+  num_outputs: int
+  features: Sequence[int] = (64, 64)
+  activation: str = "tanh"
+  torso: str = "mlp"
+  shared: bool = False
+
+  @classmethod
+  def check_fields(cls, fields) -> None:
+    _check(fields)
+
+  @nn.compact
+  def __call__(self, obs):
+    shared = self.shared or self.torso != "mlp"
+    actor = Torso(self.torso, self.features, self.activation, name="torso" if shared else "actor")
+    h = actor(obs)
+    g = h if shared else Torso(self.torso, self.features, self.activation, name="critic")(obs)
+    logits = _dense(self.num_outputs, 0.01, name="policy")(h)
+    value = _dense(1, 1.0, name="value")(g)[..., 0]
+    return logits, value
