@@ -23,6 +23,7 @@ def get_config() -> ml_collections.ConfigDict:
   c = rl.get_config("ppo")
   c.name = "cartpole_ppo_sweep"
   c.rl.update(total_timesteps=200_000, updates_per_step=10)
+  c.train.log_every = 2
   c.sweep = D(dict(learning_rate=(1e-4, 3e-4, 1e-3, 3e-3), gamma=(0.9, 0.95, 0.99, 0.999),
                    seeds=1))
   c.evals.sweep = D(dict(type="sweep", smooth=5, at_end=True))

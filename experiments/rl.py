@@ -108,6 +108,11 @@ def make_task(config) -> Task:
     raise ConfigError(f"A sweep trains agents with vmap; {env.name} runs on the host and cannot "
                       f"be vmapped. Sweep over a gymnax environment.")
   num_agents = len(labels)
+  given = int(config.train.get("num_steps", 0) or 0)
+  if given and given != num_steps:
+    raise ConfigError(f"train.num_steps={given}, but an RL run's length is rl.total_timesteps "
+                      f"({int(cfg['total_timesteps']):,} environment steps = {num_steps} steps of "
+                      f"{per_update * K:,}); set rl.total_timesteps instead.")
   with config.unlocked():
     config.train.num_steps = num_steps
   update = jax.vmap(algorithm.update) if batched else algorithm.update

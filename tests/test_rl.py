@@ -239,24 +239,45 @@ def test_dqn_target_network_syncs_every_period():
     assert all(same) == (i % 3 == 0), i
 
 
+KILL_RUN = ["--config", "configs/cartpole_ppo.py", "--config.env.num_envs=2",
+            "--config.model.features=(16,)", "--config.rl.total_timesteps=3072",
+            "--config.rl.updates_per_step=2", "--config.train.checkpoint_every=2",
+            "--config.train.log_every=1", "--config.evals.eval.every=4"]
+
+
 def test_killed_ppo_run_resumes_to_the_same_result(tmp_path):
-  from dlcore.train import loop
-  from experiments.rl import make_task
-  full = tiny_config("ppo", total_timesteps=6 * 2 * 128 * 2, updates_per_step=2)
-  _, straight = loop.run(make_task(full), tmp_path / "straight")
-  cut = tiny_config("ppo", total_timesteps=6 * 2 * 128 * 2, updates_per_step=2)
-  task = make_task(cut)
-  settings = loop.LoopSettings.from_config(cut)
-  loop.run(task, tmp_path / "resumed", dataclasses_replace(settings, num_steps=3))
-  _, resumed = loop.run(make_task(tiny_config("ppo", total_timesteps=6 * 2 * 128 * 2,
-                                              updates_per_step=2)), tmp_path / "resumed")
-  assert resumed["step"] == straight["step"] == 6
-  assert resumed["test"] == straight["test"]
+  """Acceptance 6: a PPO run killed (SIGKILL) after its checkpoint at step 4 of 12, then run
+  again with the same command, ends with bitwise the final test return of a run never killed:
+  environments, buffers and keys are all in the checkpointed state."""
+  import os
+  import signal
+  import subprocess
+  import sys
+  import time
 
-
-def dataclasses_replace(settings, **changes):
-  import dataclasses
-  return dataclasses.replace(settings, **changes)
+  from conftest import REPO, run_cli
+  straight = run_cli("launch.train", *KILL_RUN, "--workdir", str(tmp_path / "straight"))
+  assert straight.returncode == 0, straight.stderr[-2000:]
+  workdir = tmp_path / "killed"
+  env = dict(os.environ, PYTHONPATH=str(REPO))
+  proc = subprocess.Popen([sys.executable, "-m", "launch.train", *KILL_RUN, "--workdir",
+                           str(workdir)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+  try:
+    deadline = time.time() + 240
+    while not (workdir / "checkpoints" / "4").is_dir():
+      assert proc.poll() is None, f"run ended before checkpoint 4: {proc.communicate()[1][-2000:]}"
+      assert time.time() < deadline, "no checkpoint 4 in time"
+      time.sleep(0.01)
+  finally:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+  resumed = run_cli("launch.train", *KILL_RUN, "--workdir", str(workdir))
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert "resumed from checkpoint at step" in resumed.stdout + resumed.stderr
+  last = lambda out: json.loads(out.stdout.strip().splitlines()[-1])
+  assert last(resumed)["step"] == last(straight)["step"] == 12
+  assert last(resumed)["test"] == last(straight)["test"]
 
 
 def test_sweep_trains_agents_in_one_program_and_plots(tmp_path):

@@ -177,6 +177,7 @@ def sweep_evaluator(spec: dict, *, labels, env_steps_per_step, **_):
           ax.plot(xs, ys, label=f"lr {parse(label)['lr']}")
       ax.set_title(f"γ = {g}")
       ax.set_xlabel("environment steps")
+      ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
       ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("training return")
     axes[0][-1].legend(fontsize=8)
