@@ -16,7 +16,7 @@ Curriculum: RL-6, RL-10, RL-11, LOSS-24; concept question 002 §11.1.5.
 
 import ml_collections
 
-from configs.defaults import D, rl
+from configs.defaults import rl
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -24,7 +24,4 @@ def get_config() -> ml_collections.ConfigDict:
   c.name = "cartpole_dqn"
   c.env.num_envs = 1
   c.rl.update(total_timesteps=500_000, updates_per_step=500)
-  c.train.update(log_every=1, checkpoint_every=10)
-  c.evals.eval = D(dict(type="episodes", num_episodes=100, every=10, at_end=False))
-  c.early_stopping.update(eval="eval", restore_best=True)
-  return c
+  return rl.keep_best_agent(c, every=10)

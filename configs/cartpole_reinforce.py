@@ -13,7 +13,7 @@ Curriculum: RL-5, RL-7, RL-11, LOSS-23.
 
 import ml_collections
 
-from configs.defaults import D, rl
+from configs.defaults import rl
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -21,7 +21,4 @@ def get_config() -> ml_collections.ConfigDict:
   c.name = "cartpole_reinforce"
   c.env.num_envs = 8
   c.rl.update(total_timesteps=2_000_000, updates_per_step=10)
-  c.train.update(log_every=1, checkpoint_every=10)
-  c.evals.eval = D(dict(type="episodes", num_episodes=100, every=5, at_end=False))
-  c.early_stopping.update(eval="eval", restore_best=True)
-  return c
+  return rl.keep_best_agent(c, every=5)

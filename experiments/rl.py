@@ -9,7 +9,10 @@ plots. `rl.total_timesteps` environment steps set `train.num_steps`.
 
 Sweeps (`config.sweep`: `learning_rate` and `gamma` lists, `seeds`): the agents of the grid
 lr × γ × seeds train side by side as one jitted program, `vmap` over the agents with the
-hyperparameters as traced values. Each setting's return is logged as `return/<label>`.
+hyperparameters as traced values. Each setting's return is logged as `return/<label>`. An agent
+whose loss or parameters become NaN/Inf (a learning rate too large) keeps its last good state
+and drops out of the metrics (`diverged_agents` counts them per step), so one setting cannot
+stop the others; a single agent's run stops with the loop's NaN error instead.
 
 The state has one part, `agent` (the network's params and optimizer state); `extra` holds the
 agent's carry (environment states, last observations, buffer, target parameters) and the
@@ -138,18 +141,27 @@ def make_task(config) -> Task:
       part, carry, metrics = update(part, carry, keys, hp)
       return (part, carry), metrics
 
-    (part, carry), stacked = jax.lax.scan(cycle, (state.part(AGENT), state.extra["carry"]),
-                                          jax.random.split(key, K))
-    metrics = _summed(stacked, (0, 1) if batched else (0,))
-    if batched and len(groups) > 1:
-      for label, member in groups.items():
-        ret = stacked["return"]
-        metrics[f"return/{label}"] = Average((ret.total * member).sum(), (ret.count * member).sum())
+    old_part, old_carry = state.part(AGENT), state.extra["carry"]
+    (part, carry), stacked = jax.lax.scan(cycle, (old_part, old_carry), jax.random.split(key, K))
     finite = state.nonfinite_step < 0
-    for name in ("loss",):
-      if name in metrics:
-        finite &= jnp.isfinite(metrics[name].total)
-    finite &= jnp.isfinite(global_norm(part.params))
+    if batched:  # an agent whose loss or parameters went NaN/Inf keeps its last good state
+      ok = jnp.isfinite(stacked["loss"].total.sum(0)) & jax.vmap(
+          lambda p: jnp.isfinite(global_norm(p)))(part.params)
+      keep = lambda new, old: jnp.where(ok.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+      part, carry = jax.tree.map(keep, (part, carry), (old_part, old_carry))
+      stacked = {k: Average(jnp.where(ok, m.total, 0.0), jnp.where(ok, m.count, 0.0))
+                 for k, m in stacked.items()}
+      metrics = _summed(stacked, (0, 1))
+      metrics["diverged_agents"] = Average(num_agents - ok.sum().astype(jnp.float32),
+                                           jnp.float32(1))
+      if len(groups) > 1:
+        for label, member in groups.items():
+          ret = stacked["return"]
+          metrics[f"return/{label}"] = Average((ret.total * member).sum(),
+                                               (ret.count * member).sum())
+    else:
+      metrics = _summed(stacked, (0,))
+      finite &= jnp.isfinite(metrics["loss"].total) & jnp.isfinite(global_norm(part.params))
     new_parts, new_extra = keep_if_finite(finite, ({AGENT: part}, dict(state.extra, carry=carry)),
                                           (state.parts, state.extra))
     new = state.replace(parts=new_parts, extra=new_extra,

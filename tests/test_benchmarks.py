@@ -129,3 +129,15 @@ def test_ablation_variant_with_nothing_removed_is_make_train_step():
   assert set(m.unpack()) == {"loss"}
   _, m = jax.jit(make_variant_step(loss_fn, grad_norm=False, metrics=False))(state, batches[0])
   assert m == {}
+
+
+def test_rl_throughput_reports_rollout_ppo_and_sweep():
+  proc = _run("benchmarks.rl_throughput", "--envs", "4", "--steps", "20", "--updates", "2",
+              "--repeats", "1")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  rollout = re.search(r"^RESULT rollout jitted_steps_per_s=(\d+) python_steps_per_s=(\d+)$",
+                      proc.stdout, re.MULTILINE)
+  sweep = re.search(r"^RESULT ppo agent_steps_per_s=(\d+) sweep_agents=16 sweep_ratio=([0-9.]+)",
+                    proc.stdout, re.MULTILINE)
+  assert rollout and sweep, proc.stdout
+  assert int(rollout.group(1)) > 0 and float(sweep.group(2)) > 0

@@ -295,6 +295,21 @@ def test_sweep_trains_agents_in_one_program_and_plots(tmp_path):
   assert sorted(final) == sorted(f"lr={a:g},gamma={g:g}" for a in (1e-3, 3e-4) for g in (0.9, 0.99))
 
 
+def test_a_diverging_sweep_agent_keeps_its_last_good_state(tmp_path):
+  from dlcore.train import loop
+  from experiments.rl import make_task
+  c = tiny_config("ppo", total_timesteps=2 * 128 * 2 * 2, updates_per_step=2)
+  c.sweep = D(dict(learning_rate=(1e-3, 1e30), gamma=(0.99,), seeds=1))
+  state, result = loop.run(make_task(c), tmp_path)
+  assert result["status"] == "finished" and result["step"] == 2
+  params = jax.tree.leaves(state.part("agent").params)
+  assert all(bool(jnp.isfinite(p).all()) for p in params)
+  train = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  train = [e for e in train if e["split"] == "train"]
+  assert train[-1]["diverged_agents"] > 0 and np.isfinite(train[-1]["loss"])
+  assert np.isfinite(result["test"]["return_mean/lr=0.001,gamma=0.99"])
+
+
 def test_episode_evaluator_matches_a_python_loop():
   """The jitted 100-episode evaluator against gymnax stepped one env at a time in Python."""
   import gymnax

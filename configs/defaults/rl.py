@@ -37,3 +37,12 @@ def get_config(algorithm: str = "ppo") -> ml_collections.ConfigDict:
   c.evals = D({"test": D(dict(type="episodes", num_episodes=100, at_end=True))})
   c.mesh.num_devices = 1
   return c
+
+
+def keep_best_agent(c: ml_collections.ConfigDict, every: int) -> ml_collections.ConfigDict:
+  """Evaluate the greedy agent on 100 episodes every `every` steps ('eval'), keep the best
+  evaluated agent, and log and checkpoint every step (RL runs have few, long steps)."""
+  c.train.update(log_every=1, checkpoint_every=10)
+  c.evals.eval = D(dict(type="episodes", num_episodes=100, every=every, at_end=False))
+  c.early_stopping.update(eval="eval", restore_best=True)
+  return c

@@ -107,10 +107,13 @@ def save_strip(frames: Sequence[np.ndarray], path: str | pathlib.Path, count: in
   idx = np.unique(np.linspace(0, len(frames) - 1, min(count, len(frames))).astype(int))
   tiles = [Image.fromarray(np.asarray(frames[i], np.uint8)) for i in idx]
   w, h = tiles[0].size
-  strip = Image.new("RGB", (w * len(tiles), h + 16), (255, 255, 255))
+  gap = 6
+  strip = Image.new("RGB", ((w + gap) * len(tiles) - gap, h + 16), (255, 255, 255))
   draw = ImageDraw.Draw(strip)
   for j, (i, tile) in enumerate(zip(idx, tiles)):
-    strip.paste(tile, (j * w, 16))
-    draw.text((j * w + 4, 2), labels[i] if labels else f"t={i}", fill=(0, 0, 0))
+    x = j * (w + gap)
+    strip.paste(tile, (x, 16))
+    draw.rectangle([x, 16, x + w - 1, 16 + h - 1], outline=(160, 160, 160))
+    draw.text((x + 4, 2), labels[i] if labels else f"t={i}", fill=(0, 0, 0))
   strip.save(path)
   return path
