@@ -9,7 +9,7 @@ Expected: the target is a mean greedy return ≥ 28 over 100 episodes (the gymna
           checkpoint). Measured (seed 0): **24.43** (std 3.5, min 21, max 28); the training
           return was 24.8 and still rising at the end. Not met. Two other runs stopped at the
           plateau of about 11.4 (a policy that clears the first rows, then loses the ball): a
-          shared Conv 16 3x3 + 64-64 torso (11.4 at 4M steps; XLA's CPU convolutions made it 15x
+          shared Conv 16 3x3 + 64-64 torso (11.4 at 4M steps; XLA's CPU convolutions made it 6-13x
           slower) and this config with 20M steps (11.5 at 10.6M steps, stopped).
 Time:     12 min 38 s on the 2-core CPU while the test suite shared it (about 14k env steps/s).
 Curriculum: RL-9, RL-11.
