@@ -62,7 +62,9 @@ class Torso(nn.Module):
     return x
 
 
-def _check(fields) -> None:
+def check_torso(cls, fields) -> None:
+  """ConfigError for an unknown `model.torso` (the models' `check_fields`, called by
+  `build_model`)."""
   if fields.get("torso", "mlp") not in TORSOS:
     raise ConfigError(f"model.torso={fields['torso']!r}; valid torsos: {', '.join(TORSOS)}.")
 
@@ -75,9 +77,7 @@ class QNetwork(nn.Module):
   activation: str = "relu"
   torso: str = "mlp"
 
-  @classmethod
-  def check_fields(cls, fields) -> None:
-    _check(fields)
+  check_fields = classmethod(check_torso)
 
   @nn.compact
   def __call__(self, obs):
@@ -94,9 +94,7 @@ class ActorCritic(nn.Module):
   torso: str = "mlp"
   shared: bool = False
 
-  @classmethod
-  def check_fields(cls, fields) -> None:
-    _check(fields)
+  check_fields = classmethod(check_torso)
 
   @nn.compact
   def __call__(self, obs):

@@ -89,7 +89,7 @@ def _make(name: str, cfg: dict, env, network, num_updates: int, ppo: bool) -> Al
       return jax.lax.scan(minibatch, part, shuffled)
 
     part, stats = jax.lax.scan(epoch, part, jax.random.split(key, epochs))
-    return part, {k: rollout.mean_metric(v) for k, v in stats.items()}
+    return part, {k: Average.from_values(v) for k, v in stats.items()}
 
   def update(part, carry, key, hparams):
     roll_key, learn_key = jax.random.split(key)

@@ -99,7 +99,7 @@ def make_dqn(cfg: dict, env, network, num_updates: int) -> Algorithm:
     w = learning.astype(jnp.float32)
     metrics = {k: Average(v * w, w) for k, v in stats.items()}
     metrics.update(rollout.episode_metrics(done, ret, length))
-    metrics["epsilon"] = rollout.mean_metric(eps)
+    metrics["epsilon"] = Average.from_values(eps)
     return part, carry, metrics
 
   act = lambda params, obs: policies.greedy(q_fn(params, obs))

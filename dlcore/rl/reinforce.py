@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from dlcore import losses
+from dlcore.metrics import Average
 from dlcore.rl import optim, returns, rollout
 from dlcore.rl.algorithm import ALGORITHMS, Algorithm
 from dlcore.rl.policies import greedy
@@ -66,7 +67,7 @@ def make_reinforce(cfg: dict, env, network, num_updates: int) -> Algorithm:
     ret = returns.discounted_returns(traj.reward, traj.done, hparams["gamma"])
     grads, stats = jax.grad(loss_fn, has_aux=True)(part.params, traj, ret, alive)
     part = optim.apply_gradients(part, grads, hparams["learning_rate"])
-    metrics = {k: rollout.mean_metric(v) for k, v in stats.items()}
+    metrics = {k: Average.from_values(v) for k, v in stats.items()}
     metrics.update(rollout.episode_metrics(traj.episode_done, traj.episode_return,
                                            traj.episode_length, mask=alive))
     return part, carry, metrics

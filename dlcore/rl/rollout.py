@@ -66,9 +66,3 @@ def episode_metrics(episode_done, episode_return, episode_length, mask=None) -> 
   n = done.sum()
   return {"return": Average((episode_return * done).sum(), n),
           "episode_length": Average((episode_length.astype(jnp.float32) * done).sum(), n)}
-
-
-def mean_metric(values) -> Average:
-  """The mean of `values` as an additive (sum, count) pair."""
-  values = jnp.asarray(values, jnp.float32)
-  return Average(values.sum(), jnp.float32(values.size))
