@@ -14,7 +14,7 @@ EXPERIMENTS: Registry = Registry("experiment")
 for _name, _module in (("classification", "classification"), ("regression", "classification"),
                        ("perceptron", "perceptron"), ("retrieval", "retrieval"),
                        ("language_model", "language_model"), ("translation", "translation"),
-                       ("rl", "rl"), ("tabular", "tabular")):
+                       ("rl", "rl"), ("tabular", "tabular"), ("pretraining", "pretraining")):
   EXPERIMENTS.add(_name, f"experiments.{_module}")
 
 

@@ -20,11 +20,15 @@ Evaluator types for `config.evals`:
             nats / ln 2, perplexity = exp(nats_per_token), accuracy (next-token argmax).
   generate  `dlcore.evals.generation`: keys num_prompts, prompt_length, length, temperatures,
             top_k, top_p, beam_size, length_penalty, samples.
+  attention a Transformer's self-attention heatmaps (ROB-5): the first `length` tokens of the
+            split, every head of layer `layer` (-1: the last) as
+            <workdir>/attention/<name>_layer<l>_head<h>.png.
 """
 
 from __future__ import annotations
 
 import math
+import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -40,12 +44,14 @@ from dlcore.evals import parse_evals
 from dlcore.evals.generation import generation_evaluator
 from dlcore.metrics import Average, PackedAverages, compute, merge_all
 from dlcore.models import build_model
+from dlcore.nn.transformer import check_length
 from dlcore.optim import build_optimizer
 from dlcore.train import mesh as mesh_lib
 from dlcore.train.loop import LoopSettings
 from dlcore.train.state import TrainState
 from dlcore.train.step import make_train_step
 from dlcore.train.task import Task
+from dlcore.viz.attention import plot_attention
 
 
 def read_corpus(cfg) -> tuple[str, str]:
@@ -105,7 +111,8 @@ def make_task(config) -> Task:
   vocab, ids, detokenize = encode_corpus(config.data)
   seq_len = int(cfg_get(config.data, "seq_len", 100))
   batches = TokenStream(ids["train"], config.train.batch_size, seq_len,
-                        int(cfg_get(config.data, "shuffle_seed", config.seed)))
+                        int(cfg_get(config.data, "shuffle_seed", config.seed)),
+                        shuffle=bool(cfg_get(config.data, "shuffle", False)))
   settings = LoopSettings.from_config(config, batches.steps_per_epoch)
   model_cfg = dict(config.model.to_dict(), vocab_size=len(vocab))
   model = build_model(model_cfg, len(vocab))
@@ -160,12 +167,14 @@ def make_task(config) -> Task:
     if len(valid) < n * span:
       raise DataError(f"the {spec['split']} split has {len(valid)} tokens, fewer than "
                       f"{n} prompts x ({p_len} + {length}); lower evals.{name}.num_prompts.")
+    if getattr(model, "max_len", 0):  # a Transformer's caches hold the whole generation
+      check_length(span - 1, model.max_len, "generation (prompt + new tokens)")
     starts = np.linspace(0, len(valid) - span, n).astype(int)
     windows = np.stack([valid[s:s + span] for s in starts])
 
     def prime(state, prompts):
       variables = {"params": state.eval_params()}
-      _, carry = model.apply(variables, prompts[:, :-1], None, train=False)
+      carry = model.apply(variables, prompts[:, :-1], span - 1, method=model.prime)
       return carry, prompts[:, -1]
 
     def step(state):
@@ -178,6 +187,29 @@ def make_task(config) -> Task:
         float(spec.get("top_p", 1.0)), int(spec.get("beam_size", 5)),
         float(spec.get("length_penalty", 0.0)), int(spec.get("samples", 3)))
 
+  def attention(name, spec):
+    if not hasattr(model, "attention_maps"):
+      raise ConfigError(f"evals.{name}: attention heatmaps need a Transformer (model.name="
+                        f"'gpt'); {config.model.name!r} has no attention.")
+    length = int(spec.get("length", 32))
+    check_length(length, model.max_len, f"evals.{name} window")
+    tokens = jnp.asarray(ids[spec["split"]][None, :length])
+    labels = [repr(detokenize([int(t)]))[1:-1] for t in np.asarray(tokens[0])]
+
+    def run(state, args, workdir):
+      _, weights = model.apply({"params": state.eval_params()}, tokens,
+                               method=model.attention_maps)
+      layer = int(spec.get("layer", -1)) % len(weights)
+      out_dir = pathlib.Path(workdir) / "attention"
+      heads = np.asarray(weights[layer][0])
+      for h, w in enumerate(heads):
+        plot_attention(w, labels, labels, out_dir / f"{name}_layer{layer}_head{h}.png",
+                       axes=("key (attended token)", "query"),
+                       title=f"self-attention, layer {layer}, head {h}")
+      return {"pictures": len(heads)}
+
+    return run
+
   every = int(cfg_get(config.train, "eval_every", 0)) or batches.steps_per_epoch
   specs = config.get("evals", None)
   specs = ({k: v.to_dict() for k, v in specs.items()} if specs else
@@ -187,12 +219,13 @@ def make_task(config) -> Task:
     if spec.get("split", "valid") not in ids:
       raise ConfigError(f"evals.{name}.split={spec.get('split')!r}; a text corpus has the "
                         f"splits 'train' and 'valid'.")
-  evaluators = parse_evals(specs, {"nll": nll, "generate": generate},
+  evaluators = parse_evals(specs, {"nll": nll, "generate": generate, "attention": attention},
                            options={"nll": ("batch_size",),
                                     "generate": ("num_prompts", "prompt_length", "length",
                                                  "temperatures", "top_k", "top_p", "beam_size",
-                                                 "length_penalty", "samples")},
-                           writes_files=("generate",))
+                                                 "length_penalty", "samples"),
+                                    "attention": ("length", "layer")},
+                           writes_files=("generate", "attention"))
   return Task(config=config, mesh=mesh, init=init, train_step=make_train_step(loss_fn),
               batches=batches, evaluators=evaluators, steps_per_epoch=batches.steps_per_epoch,
               plot_metrics=("loss", "nats_per_token", "accuracy"),

@@ -181,7 +181,7 @@ def make_task(config) -> Task:
               "animation": lambda name, spec: animation_evaluator(dict(spec, name=name),
                                                                   **context),
               "sweep": lambda name, spec: sweep_evaluator(dict(spec, name=name), **context)},
-      options={"episodes": ("num_episodes", "max_steps", "seed"),
+      options={"episodes": ("num_episodes", "max_steps", "seed", "policy"),
                "animation": ("max_steps", "fps", "strip_frames", "seed"),
                "sweep": ("smooth",)},
       writes_files=("animation", "sweep"))

@@ -141,3 +141,25 @@ def test_rl_throughput_reports_rollout_ppo_and_sweep():
                     proc.stdout, re.MULTILINE)
   assert rollout and sweep, proc.stdout
   assert int(rollout.group(1)) > 0 and float(sweep.group(2)) > 0
+
+
+def test_gpt_throughput_reports_tokens_flops_and_matmul_fraction():
+  proc = _run("benchmarks.gpt_throughput", "--layers", "1", "--d_model", "32", "--heads", "2",
+              "--context", "16", "--batch", "4", "--steps", "2", "--repeats", "1")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  m = re.search(r"^RESULT gpt tokens_per_s=(\d+) step_gflops=([0-9.]+) achieved_tflops=([0-9.]+)"
+                r" mfu=nan matmul_frac=([0-9.]+)$", proc.stdout, re.MULTILINE)
+  assert m, proc.stdout
+  # XLA's count is close to the 6NT + 12LT²d estimate printed beside it
+  est = float(re.search(r"estimate ([0-9.]+)\)", proc.stdout).group(1))
+  assert float(m.group(2)) > 0 and abs(float(m.group(2)) - est) < 0.5 * est
+
+
+def test_positional_encoding_study_writes_its_figure(tmp_path):
+  out = tmp_path / "pe.png"
+  proc = _run("benchmarks.positional_encoding_study", "--steps", "4", "--every", "2", "--out",
+              str(out))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert re.search(r"^RESULT pe sinusoidal=[0-9.]+ learned=[0-9.]+ none=[0-9.]+$", proc.stdout,
+                   re.MULTILINE), proc.stdout
+  assert out.stat().st_size > 1000

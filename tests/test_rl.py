@@ -316,7 +316,7 @@ def test_episode_evaluator_matches_a_python_loop():
 
   from dlcore.evals.episodes import play_episodes
   env = make_env("CartPole-v1", 5)
-  act = lambda params, obs: (obs[:, 2] > 0).astype(jnp.int32)  # push toward the pole's lean
+  act = lambda params, obs, key: (obs[:, 2] > 0).astype(jnp.int32)  # push toward the lean
   ret, length, finished = jax.jit(play_episodes(env, act, 500))(None, jax.random.PRNGKey(3))
   genv, params = gymnax.make("CartPole-v1")
   reset_key, run_key = jax.random.split(jax.random.PRNGKey(3))

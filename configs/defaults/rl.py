@@ -10,7 +10,8 @@ Sections:
   rl:     algorithm (dqn/reinforce/a2c/ppo), total_timesteps (environment steps per agent),
           updates_per_step (update cycles per step of the loop), then the algorithm's own keys
   sweep:  learning_rate and gamma lists, seeds (empty: one agent)
-  evals:  'test' (100 greedy episodes at the end); 'eval', 'animation', 'sweep' where used
+  evals:  'test' (100 episodes at the end; policy 'greedy', or 'sampled' for a ~ π(·|s));
+          'eval', 'animation', 'sweep' where used
   train:  num_steps (set from rl.total_timesteps), log_every, checkpoint_every, progress
   early_stopping: the evaluation return (tracked; `restore_best` keeps the best evaluated agent)
   mesh:   num_devices (an RL run uses one device)
@@ -34,7 +35,8 @@ def get_config(algorithm: str = "ppo") -> ml_collections.ConfigDict:
              train=dict(log_every=10, checkpoint_every=100, progress=False),
              watch=("return_mean", "max"))
   c.sweep = D()
-  c.evals = D({"test": D(dict(type="episodes", num_episodes=100, at_end=True))})
+  c.evals = D({"test": D(dict(type="episodes", num_episodes=100, policy="greedy",
+                              at_end=True))})
   c.mesh.num_devices = 1
   return c
 

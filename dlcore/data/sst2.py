@@ -7,6 +7,9 @@ Data config keys (besides the common ones):
   max_length  the longest sentence in tokens that fits (longer ones are a DataError unless
               truncate=True)
   truncate    cut longer sentences to max_length
+  vocab_file  a vocab.json to use instead of building one (a pretrained model's: the
+              fine-tuning run then indexes the same embedding rows); '' = build from train
+  prepend_cls start every sentence with [CLS] (BERT's input; it counts in max_length)
 
 Splits 'train' (67,349 phrases) and 'dev' (872 sentences; GLUE's test split is unlabelled).
 Columns: inputs (N, max_length) int32 token ids padded with <pad> = 0, lengths (N,), label (N,).
@@ -35,7 +38,9 @@ def load_sst2(cfg) -> Dataset:
   settings = dict(tokenizer=kind, min_freq=int(cfg_get(cfg, "min_freq", 1)),
                   max_vocab=int(cfg_get(cfg, "max_vocab", 0)),
                   max_length=int(cfg_get(cfg, "max_length", 64)),
-                  truncate=bool(cfg_get(cfg, "truncate", False)))
+                  truncate=bool(cfg_get(cfg, "truncate", False)),
+                  prepend_cls=bool(cfg_get(cfg, "prepend_cls", False)))
+  vocab_file = str(cfg_get(cfg, "vocab_file", "") or "")
   files = {s: data_dir / "sst2" / f"{s}.tsv" for s in SPLITS}
   text = {}
 
@@ -49,16 +54,21 @@ def load_sst2(cfg) -> Dataset:
   if not all(p.is_file() for p in files.values()):
     for s in SPLITS:
       sentences(s)  # the reader's one-line error for the missing file
-  tokens = cached_json("sst2_vocab", key, lambda: list(Vocab.build(
-      (tokenize(s) for s in sentences("train")[0]), settings["min_freq"],
-      settings["max_vocab"]).tokens))
-  vocab = Vocab(tuple(tokens))
+  if vocab_file:
+    vocab = Vocab.load(vocab_file)
+    key["vocab"] = vocab.fingerprint
+  else:
+    vocab = Vocab(tuple(cached_json("sst2_vocab", key, lambda: list(Vocab.build(
+        (tokenize(s) for s in sentences("train")[0]), settings["min_freq"],
+        settings["max_vocab"]).tokens))))
+  first = ["[CLS]"] if settings["prepend_cls"] else []
 
   def encode(split):
     def build():
       sents, labels = sentences(split)
       width = settings["max_length"]  # every split has this width
-      ids, lengths = pad_sequences([vocab.encode(tokenize(s)) for s in sents], vocab.pad_id,
+      ids, lengths = pad_sequences([vocab.encode(first + tokenize(s)) for s in sents],
+                                   vocab.pad_id,
                                    max_len=width, length_multiple=width,
                                    truncate=settings["truncate"])
       return {"inputs": ids, "lengths": lengths, "label": labels}

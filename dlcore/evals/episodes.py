@@ -1,8 +1,10 @@
 """Evaluators of RL agents (RL-12): returns over fresh episodes, an animation, the sweep plot.
 
 - `episodes_evaluator`: the undiscounted return of `num_episodes` episodes (100) of the greedy
-  policy, one episode in each of `num_episodes` fresh environments stepped together under
-  `lax.scan` for at most `max_steps` (the episode limit). Each evaluator has its own seed (from
+  policy (`policy='greedy'`) or of the stochastic policy the agent trained with
+  (`policy='sampled'`, a ~ π(·|s): REINFORCE, A2C, PPO), one episode in each of
+  `num_episodes` fresh environments stepped together under `lax.scan` for at most `max_steps`
+  (the episode limit). Each evaluator has its own seed (from
   its name, or `seed`), so a periodic 'eval' that picks the best agent and the final 'test'
   play different episodes. Mean, std, min and max; in a sweep,
   the mean of each setting too (`return_mean/<label>`).
@@ -42,7 +44,7 @@ def _agent_params(state, batched: bool, index: int | None = None):
 
 def play_episodes(env, act, max_steps: int):
   """play(params, key) -> (returns, lengths, finished), each [num_envs]: the first episode of
-  every environment under the greedy policy `act(params, obs)`."""
+  every environment under the policy `act(params, obs, key)`."""
 
   def play(params, key):
     reset_key, run_key = jax.random.split(key)
@@ -52,7 +54,10 @@ def play_episodes(env, act, max_steps: int):
 
     def step(carry, k):
       obs, env_state, ret, length, finished = carry
-      obs, env_state, _, _, _, info = env.step(k, env_state, act(params, obs))
+      # the env keeps step key k (greedy evaluations are unchanged); the policy draws from
+      # fold_in(k, 1)
+      action = act(params, obs, jax.random.fold_in(k, 1))
+      obs, env_state, _, _, _, info = env.step(k, env_state, action)
       newly = info["episode_done"] & ~finished
       ret = jnp.where(newly, info["episode_return"], ret)
       length = jnp.where(newly, info["episode_length"], length)
@@ -65,17 +70,30 @@ def play_episodes(env, act, max_steps: int):
   return play
 
 
+def policy_fn(algorithm, policy: str, name: str):
+  """act(params, obs, key) of evaluation `policy` 'greedy' or 'sampled'."""
+  if policy == "greedy":
+    return lambda params, obs, key: algorithm.act(params, obs)
+  if policy != "sampled":
+    raise ConfigError(f"evals.{name}.policy={policy!r} is unknown; use 'greedy' or 'sampled'.")
+  if algorithm.sample_act is None:
+    raise ConfigError(f"evals.{name}.policy='sampled' needs a stochastic policy; "
+                      f"{algorithm.name}'s is greedy (use policy='greedy').")
+  return algorithm.sample_act
+
+
 def episodes_evaluator(spec: dict, *, env_name, options, algorithm, labels, batched,
                        env_steps_per_step, seed, **_):
   n = int(spec.get("num_episodes", 100))
   name = str(spec.get("name", "episodes"))
+  act = policy_fn(algorithm, str(spec.get("policy", "greedy")), name)
   cache = {}
 
   def compiled():
     if "play" not in cache:  # the environments are built on first use (Atari: host emulators)
       env = make_env(env_name, n, **options)
       max_steps = int(spec.get("max_steps", 0)) or env.max_episode_steps
-      play = play_episodes(env, algorithm.act, max_steps)
+      play = play_episodes(env, act, max_steps)
       cache["play"] = jax.jit(jax.vmap(play, in_axes=(0, None)) if batched else play)
     return cache["play"]
 

@@ -5,7 +5,9 @@
 batch_norm), 'googlenet' (ARC-10, aux_heads), 'resnet' (ARC-11, depth 18..152, stem
 imagenet/cifar), 'cifar_resnet' (ARC-11, depth 6n+2), 'densenet' (ARC-12, depth 121/169/201),
 'rnn_classifier' (ARC-17..20, token ids in), 'rnn_lm' (ARC-17 language model),
-'seq2seq' (ARC-21 encoder-decoder, attention none/bahdanau/luong),
+'seq2seq' (ARC-21 encoder-decoder, attention none/bahdanau/luong), 'gpt' (ARC-24
+decoder-only Transformer LM), 'vit' (ARC-26 Vision Transformer), 'transformer'
+(ARC-22 encoder-decoder), 'bert' and 'bert_classifier' (ARC-23 pretraining and fine-tuning),
 'q_network' and 'actor_critic' (RL-6..9 agents; MLP, MinAtar or Nature-DQN torso).
 Layer rule: models import dlcore.nn, dlcore.errors and dlcore.registry.
 """
@@ -28,6 +30,7 @@ from dlcore.models.cnn import (alexnet, densenet, googlenet, lenet, resnet,  # n
                                simple_cnn, vgg)
 from dlcore.models.cnn.simple_cnn import SimpleCNN  # noqa: E402
 from dlcore.models.sequence import classifier, language_model, seq2seq  # noqa: E402,F401
+from dlcore.models.transformer import bert, encoder_decoder, gpt, vit  # noqa: E402,F401
 from dlcore.models.mlp import MLP  # noqa: E402
 from dlcore.models.perceptron import (Perceptron, PerceptronHistory,  # noqa: E402
                                       labels_to_pm1, perceptron_fit)

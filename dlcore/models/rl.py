@@ -3,6 +3,7 @@
 Torsos (`torso`):
 - 'mlp': Dense layers of `features` with `activation` (vector observations: CartPole, Acrobot).
 - 'minatar': Conv 16 3x3 stride 1 + ReLU, then the Dense layers (MinAtar's 10x10xC grids).
+- 'ram': the Dense layers over uint8 bytes scaled to [0, 1] (Atari RAM observations).
 - 'nature': the DQN Atari network (Mnih et al. 2015): Conv 32 8x8/4, 64 4x4/2, 64 3x3/1, ReLU,
   Dense 512 (84x84x4 uint8 frames, scaled to [0, 1]).
 
@@ -10,7 +11,7 @@ Weights are orthogonally initialised (scale √2 for hidden layers; as in cleanr
 the policy head with scale 0.01 (a near-uniform initial policy), the value head with 1.
 
 `QNetwork(obs) -> Q(s, ·)` [B, A]. `ActorCritic(obs) -> (logits [B, A], V(s) [B])`: the actor
-(policy π(a|s) = softmax(logits)) and the critic (V); with `shared=False` (default for 'mlp')
+(policy π(a|s) = softmax(logits)) and the critic (V); with `shared=False` ('mlp' and 'ram')
 each has its own torso, as in purejaxrl; a CNN torso is always shared.
 """
 
@@ -26,7 +27,7 @@ from dlcore.errors import ConfigError
 from dlcore.models import MODELS
 from dlcore.nn import get_activation
 
-TORSOS = ("mlp", "minatar", "nature")
+TORSOS = ("mlp", "minatar", "nature", "ram")
 
 
 def _dense(features: int, scale: float = math.sqrt(2.0), name: str | None = None) -> nn.Dense:
@@ -55,6 +56,8 @@ class Torso(nn.Module):
       return nn.relu(_dense(512, name="dense")(x.reshape(x.shape[0], -1)))
     if self.kind == "minatar":
       x = nn.relu(_conv(16, 3, 1, "conv_0")(x))
+    if self.kind == "ram":
+      x = x / 255.0
     x = x.reshape(x.shape[0], -1)
     act = get_activation(self.activation)
     for i, f in enumerate(self.features):
@@ -98,7 +101,7 @@ class ActorCritic(nn.Module):
 
   @nn.compact
   def __call__(self, obs):
-    shared = self.shared or self.torso != "mlp"
+    shared = self.shared or self.torso not in ("mlp", "ram")
     actor = Torso(self.torso, self.features, self.activation, name="torso" if shared else "actor")
     h = actor(obs)
     g = h if shared else Torso(self.torso, self.features, self.activation, name="critic")(obs)

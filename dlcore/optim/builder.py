@@ -12,11 +12,13 @@ Config keys (all but `name` optional, read with `.get`)::
   grad_clip_norm: float     # clip by global norm, g ← g·min(1, c/||g||) (0 = off; REG-7)
   accumulate_steps: int     # optax.MultiSteps: one update per k micro-batches (1 = off)
   freeze: tuple[str, ...]   # regexes on 'Dense_0/kernel'-style paths whose params never change
+  layer_decay: float        # layer-wise lr decay: layer i of L learns at lr·d^(L−i) (1 = off)
   ema_decay: float          # keep θ̄ ← d θ̄ + (1 − d) θ in the optimizer state (0 = off)
   schedule: ConfigDict(name=..., see dlcore/optim/schedules.py)
 
 Order of the chain: L2 → clip by value → clip by norm → optimizer (with the schedule), wrapped
-in `freeze` (multi_transform), then the parameter EMA (`param_ema`, last: it sees the final
+in `freeze` (multi_transform), then the layer-wise lr scaling (`layer_decay`), then the
+parameter EMA (`param_ema`, last: it sees the final
 update), all wrapped in `MultiSteps` (so clipping sees the mean gradient and θ̄ moves once per
 real update).
 
@@ -38,6 +40,7 @@ from dlcore.optim import schedules as _schedules  # noqa: F401  (registers the s
 from dlcore.optim.config import cfg_get
 from dlcore.optim.ema import param_ema
 from dlcore.optim.freeze import freeze
+from dlcore.optim.layer_decay import layer_decay
 from dlcore.optim.l2 import decay_mask, l2_coupled
 from dlcore.optim.registries import OPTIMIZERS, SCHEDULES
 
@@ -57,6 +60,7 @@ _OPTIMIZER_RANGES = {
     "l2_num_examples": ("int", 1, True, None, False),
     "grad_clip_value": ("float", 0.0, True, None, False),
     "grad_clip_norm": ("float", 0.0, True, None, False),
+    "layer_decay": ("float", 0.0, False, 1.0, True),
 }
 _SCHEDULE_RANGES = {
     "warmup_steps": ("int", 0, True, None, False),
@@ -150,6 +154,7 @@ def build_optimizer(opt_cfg, total_steps: int) -> tuple[optax.GradientTransforma
   parts.append(optimizer)
 
   tx = freeze(optax.chain(*parts), tuple(cfg_get(opt_cfg, "freeze", ())))
+  tx = layer_decay(tx, float(cfg_get(opt_cfg, "layer_decay", 1.0)))
   ema_decay = float(cfg_get(opt_cfg, "ema_decay", 0.0))
   if ema_decay != 0.0:
     tx = optax.chain(tx, param_ema(ema_decay))

@@ -116,9 +116,10 @@ def _make(name: str, cfg: dict, env, network, num_updates: int, ppo: bool) -> Al
     return part, carry, metrics
 
   act = lambda params, obs: policies.greedy(apply(params, obs)[0])
+  sample_act = lambda params, obs, key: policies.sample(key, apply(params, obs)[0])
   return Algorithm(name=name, init=init, update=update, act=act, env_steps_per_update=T * N,
                    hparams={"learning_rate": float(cfg["learning_rate"]),
-                            "gamma": float(cfg["gamma"])})
+                            "gamma": float(cfg["gamma"])}, sample_act=sample_act)
 
 
 @ALGORITHMS.register("a2c")

@@ -10,7 +10,9 @@ An `Algorithm` is two pure functions over an agent, the pair (part, carry):
 
 `hparams` is a dict of scalar arrays ({'learning_rate', 'gamma'}): traced values, not constants,
 so `jax.vmap` over agents with different hyperparameters compiles one program (the lr × γ sweep).
-`act(params, obs) -> action` is the greedy policy used for evaluation.
+`act(params, obs) -> action` is the greedy policy used for evaluation; `sample_act(params, obs,
+key)`, where the agent has a stochastic policy (REINFORCE, A2C, PPO: a ~ π(·|s)), is the one it
+was trained with, for an evaluation with `policy='sampled'`.
 
 `make_train(algorithm, num_updates)(key, hparams)` is the purejaxrl form: init, then every update
 under `lax.scan`; `jit(vmap(train))` trains a population at once. The trainer
@@ -38,6 +40,7 @@ class Algorithm:
   act: Callable[[Any, jax.Array], jax.Array]
   env_steps_per_update: int
   hparams: dict  # the default {'learning_rate': float, 'gamma': float}
+  sample_act: Callable[[Any, jax.Array, jax.Array], jax.Array] | None = None
 
 
 def make_train(algorithm: Algorithm, num_updates: int) -> Callable:

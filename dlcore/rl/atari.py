@@ -27,6 +27,10 @@ Preprocessing is the standard DQN/PPO one (Mnih et al. 2015; Machado et al. 2018
   step (and FIRE), and the frame stack starts afresh; only a game over resets the game;
 * reward clipping: the reward is sign(r) of the step's raw reward.
 
+With ``observation="ram"`` the observation is the console's 128 bytes of RAM after each agent
+step instead of the frame (the ball and paddle positions are RAM bytes): uint8 [N, 128, 4] with
+the same stack, frame skip, no-op and life handling, for agents with an MLP (torso 'ram').
+
 ``info["episode_done"]`` marks a whole game ending (game over or the frame cap), not a lost life;
 ``episode_return`` is then the game's raw (unclipped) score, every frame counted, and
 ``episode_length`` its number of agent steps. ``truncated`` is the frame cap, counted in emulator
@@ -45,7 +49,8 @@ game modes, action set), and renders (`render_mode="rgb_array"`).
 Options (keyword arguments of `make_atari_env`, or `make_env`): frame_skip=4, screen_size=84,
 frame_stack=4, noop_max=30 (0: none), episodic_life=True, clip_rewards=True, sticky_actions=0.0
 (the ALE's repeat_action_probability; Machado et al. recommend 0.25), max_episode_steps=108000
-(emulator frames). `env_names()` lists the accepted ids, the ALE v5 ids, or [] without ale-py.
+(emulator frames), observation='pixels' (or 'ram'). `env_names()` lists the accepted ids, the
+ALE v5 ids, or [] without ale-py.
 """
 
 from __future__ import annotations
@@ -64,7 +69,9 @@ from dlcore.registry import closest
 
 DEFAULT_OPTIONS = {"frame_skip": 4, "screen_size": 84, "frame_stack": 4, "noop_max": 30,
                    "episodic_life": True, "clip_rewards": True, "sticky_actions": 0.0,
-                   "max_episode_steps": 108_000}
+                   "max_episode_steps": 108_000, "observation": "pixels"}
+OBSERVATIONS = ("pixels", "ram")
+RAM_SIZE = 128  # bytes of the Atari 2600's RAM
 _MINIMUM = {"frame_skip": 1, "screen_size": 1, "frame_stack": 1, "noop_max": 0,
             "max_episode_steps": 1}
 
@@ -116,7 +123,18 @@ def atari_options(options: dict[str, Any]) -> dict[str, Any]:
     raise ConfigError(f"Atari env option sticky_actions must be a probability in [0, 1] (0.25 is "
                       f"the sticky-action protocol of Machado et al.), got {p!r}.")
   opts["sticky_actions"] = float(p)
+  if opts["observation"] not in OBSERVATIONS:
+    raise ConfigError(f"Atari env option observation must be 'pixels' (the screen) or 'ram' (the "
+                      f"console's 128 bytes of RAM), got {opts['observation']!r}.")
   return opts
+
+
+def observation_shape(opts: dict[str, Any]) -> tuple[int, ...]:
+  """One copy's observation: (screen_size, screen_size, frame_stack) frames or
+  (128, frame_stack) RAM snapshots, uint8."""
+  if opts["observation"] == "ram":
+    return (RAM_SIZE, opts["frame_stack"])
+  return (opts["screen_size"], opts["screen_size"], opts["frame_stack"])
 
 
 def _area_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,10 +178,11 @@ class _Game:
     self.skip, self.noop_max = opts["frame_skip"], opts["noop_max"]
     self.episodic_life = opts["episodic_life"]
     h, w = self.ale.getScreenDims()
-    size, stack = opts["screen_size"], opts["frame_stack"]
+    size = opts["screen_size"]
     self.rows, self.cols = _area_taps(h, size), _area_taps(w, size)
     self.screens = np.zeros((2, h, w), np.uint8)  # the last two frames of a step, for max-pooling
-    self.stack = np.zeros((size, size, stack), np.uint8)
+    self.ram = opts["observation"] == "ram"
+    self.stack = np.zeros(observation_shape(opts), np.uint8)
     self.lives = 0
     self.score = 0.0  # raw score of the current game, every frame counted
     self.length = 0  # agent steps of the current game
@@ -194,13 +213,17 @@ class _Game:
     x = (gray.astype(np.float32)[rows] * row_w[..., None]).sum(axis=1)
     return np.rint((x[:, cols] * col_w).sum(axis=-1)).astype(np.uint8)
 
+  def _observe(self, gray: np.ndarray) -> np.ndarray:
+    """The newest entry of the stack: the resized frame, or the RAM after the step."""
+    return self.ale.getRAM() if self.ram else self._frame(gray)
+
   def _start_life(self, gray: np.ndarray) -> None:
     """FIRE where the game needs it; a fresh frame stack."""
     if self.fire_reset:
       self._advance(1)
       _, gray = self._advance(2)
     self.lives = self.ale.lives()
-    self.stack[...] = self._frame(gray)[..., None]
+    self.stack[...] = self._observe(gray)[..., None]
 
   def reset(self, seed: int | None = None) -> None:
     """A new game (seeding the ALE and the no-op count's generator when `seed` is given)."""
@@ -227,7 +250,7 @@ class _Game:
     reward, gray = self._advance(action)
     self.length += 1
     self.stack[..., :-1] = self.stack[..., 1:]
-    self.stack[..., -1] = self._frame(gray)
+    self.stack[..., -1] = self._observe(gray)
     final_obs[...] = self.stack
     game_over = self.ale.game_over(with_truncation=False)
     truncated = not game_over and self.ale.game_truncated()
@@ -315,8 +338,8 @@ def make_atari_env(name: str, num_envs: int, **options: Any):
   if name not in _ale_v5_names():
     raise unknown_env(name)
   host = _AtariHost(name, num_envs, opts)
-  n, size, stack = num_envs, opts["screen_size"], opts["frame_stack"]
-  obs_spec = jax.ShapeDtypeStruct((n, size, size, stack), jnp.uint8)
+  n, shape = num_envs, observation_shape(opts)
+  obs_spec = jax.ShapeDtypeStruct((n, *shape), jnp.uint8)
   token_spec = jax.ShapeDtypeStruct((2,), jnp.int32)
   per_env = lambda dtype: jax.ShapeDtypeStruct((n,), dtype)
   step_spec = (obs_spec, token_spec, per_env(jnp.float32), per_env(jnp.bool_),
@@ -348,7 +371,7 @@ def make_atari_env(name: str, num_envs: int, **options: Any):
     del state
     return host.render(index)
 
-  return Env(name=name, num_envs=n, obs_shape=(size, size, stack), obs_dtype=jnp.dtype(jnp.uint8),
+  return Env(name=name, num_envs=n, obs_shape=shape, obs_dtype=jnp.dtype(jnp.uint8),
              num_actions=host.games[0].num_actions, action_shape=(), reset=reset, step=step,
              max_episode_steps=-(-opts["max_episode_steps"] // opts["frame_skip"]),
              vmappable=False, render=render)

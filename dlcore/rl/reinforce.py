@@ -19,7 +19,7 @@ from dlcore import losses
 from dlcore.metrics import Average
 from dlcore.rl import optim, returns, rollout
 from dlcore.rl.algorithm import ALGORITHMS, Algorithm
-from dlcore.rl.policies import greedy
+from dlcore.rl.policies import greedy, sample
 from dlcore.train.state import Part
 
 DEFAULTS = dict(learning_rate=1e-3, gamma=0.99, baseline=True, normalize_returns=True,
@@ -73,7 +73,8 @@ def make_reinforce(cfg: dict, env, network, num_updates: int) -> Algorithm:
     return part, carry, metrics
 
   act = lambda params, obs: greedy(apply(params, obs)[0])
+  sample_act = lambda params, obs, key: sample(key, apply(params, obs)[0])
   return Algorithm(name="reinforce", init=init, update=update, act=act,
                    env_steps_per_update=T * env.num_envs,
                    hparams={"learning_rate": float(cfg["learning_rate"]),
-                            "gamma": float(cfg["gamma"])})
+                            "gamma": float(cfg["gamma"])}, sample_act=sample_act)

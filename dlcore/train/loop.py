@@ -224,7 +224,8 @@ def run(task: Task, workdir: str | pathlib.Path, settings: LoopSettings | None =
     else:
       if restored is not None:
         console.print(f"no readable checkpoint left in {ckpt.directory}: starting from step 0")
-      state = warm_start(state, task.config.get("init_from", None), console)  # fresh runs only
+      state = warm_start(state, task.config.get("init_from", None), console,  # fresh runs only
+                         task.assets)
     stale = [s for s in best_ckpt.steps() if s > start_step]
     if stale:  # a best state from beyond the resumed step belongs to a discarded future
       best_ckpt.delete(stale)

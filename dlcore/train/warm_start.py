@@ -4,7 +4,9 @@
 'model'), ``subtree`` ('' = all of the part's parameters, or a '/'-separated path inside them,
 e.g. 'encoder'), ``which`` ('latest' or 'best' checkpoint) and ``into`` (the part of this run
 that receives them, default the same name). Shapes must match exactly: a mismatch is one
-ConfigError naming the differing arrays. The optimizer state starts afresh.
+ConfigError naming the differing arrays. The run assets must match too: a vocabulary of this
+run that differs from the one in the other workdir (token ids index the embedding rows) is one
+DataError naming both sizes. The optimizer state starts afresh.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from dlcore.config import cfg_get
 from dlcore.errors import ConfigError
+from dlcore.train.assets import check_assets
 from dlcore.train.checkpoint import Checkpointer, shape_differences, tree_shapes
 
 WHICH = {"latest": "checkpoints", "best": "best_checkpoint"}
@@ -72,11 +75,12 @@ def graft(target: Any, source: Any, what: str) -> Any:
   return jax.tree.unflatten(jax.tree.structure(target), leaves)
 
 
-def warm_start(state: Any, init_from: Any, console=None) -> Any:
+def warm_start(state: Any, init_from: Any, console=None, assets: dict | None = None) -> Any:
   """`state` with the parameters named by `init_from` taken from another run (see module doc)."""
   workdir = str(cfg_get(init_from, "workdir", "") or "")
   if not workdir:
     return state
+  check_assets(assets or {}, workdir)
   part = str(cfg_get(init_from, "part", "model"))
   into = str(cfg_get(init_from, "into", "") or part)
   subtree = str(cfg_get(init_from, "subtree", "") or "")

@@ -8,6 +8,10 @@ columns [kL, (k+1)L) of every row: inputs x_t and targets x_{t+1}. Row b of batc
 row b of batch k, so a model keeps its final recurrent state as the next batch's initial state;
 `reset` is 1 on an epoch's first batch, where that state restarts from zero. The position
 (epoch, batch) saves and restores exactly, like `dlcore.data.loader.TrainLoader`.
+With `shuffle` (for models that carry no state, such as a Transformer), the B·(R // L) windows
+of L tokens of the epoch are dealt out in a random order (np.random.default_rng([seed, e, 1])):
+each batch holds B windows from anywhere in the text, every window once an epoch, and `reset`
+is 1 on every batch.
 
 Evaluation (`stream_chunks`): every token after the first is a target exactly once: the split
 is cut into B rows (the last one padded, mask 0), processed in chunks of L with the state
@@ -29,12 +33,12 @@ class TokenStream(EpochPosition):
   changed = "the batch size, seq_len or text"
 
   def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int, seed: int,
-               random_offset: bool = True):
+               random_offset: bool = True, shuffle: bool = False):
     ids = np.asarray(ids, np.int32).reshape(-1)
     if int(batch_size) < 1 or int(seq_len) < 1:
       raise ConfigError(f"batch_size and seq_len must be >= 1, got {batch_size} and {seq_len}.")
     self.ids, self.batch_size, self.seq_len = ids, int(batch_size), int(seq_len)
-    self.seed, self.random_offset = int(seed), bool(random_offset)
+    self.seed, self.random_offset, self.shuffle = int(seed), bool(random_offset), bool(shuffle)
     self.row_len = (len(ids) - self.seq_len) // self.batch_size  # room for any offset < L
     self.steps_per_epoch = self.row_len // self.seq_len
     if self.steps_per_epoch < 1:
@@ -61,6 +65,13 @@ class TokenStream(EpochPosition):
   def __next__(self) -> dict[str, np.ndarray]:
     epoch, k = self.next_position()
     inputs, targets = self._epoch_rows(epoch)
+    if self.shuffle:
+      b, length = self.batch_size, self.seq_len
+      order = np.random.default_rng([self.seed, epoch, 1]).permutation(b * self.steps_per_epoch)
+      rows, cols = np.divmod(order[k * b:(k + 1) * b], self.steps_per_epoch)
+      cols = cols[:, None] * length + np.arange(length)[None]
+      return {"inputs": inputs[rows[:, None], cols], "targets": targets[rows[:, None], cols],
+              "reset": np.ones((b,), np.float32), "mask": np.ones((b,), np.float32)}
     cols = slice(k * self.seq_len, (k + 1) * self.seq_len)
     return {"inputs": inputs[:, cols], "targets": targets[:, cols],
             "reset": np.full((self.batch_size,), float(k == 0), np.float32),

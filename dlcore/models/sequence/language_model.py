@@ -3,6 +3,8 @@ softmax(W_y h_t + b_y), h_t from a stacked unidirectional RNN over the embedded 
 
   __call__(tokens (B, T), carries=None, train) -> (logits (B, T, V), final carries)
   step(carries, tokens (B,)) -> (carries, logits (B, V))   one token: the decoders' step_fn
+  prime(prompts (B, P), max_len) -> carries after the prompts (max_len: unused, an RNN has no
+                                  length limit; the GPT model shares this interface)
   zero_carries(batch)                                     h_0 = 0 for every layer
 
 `carries` are the per-layer states a truncated-BPTT trainer passes from one batch to the next
@@ -56,6 +58,9 @@ class RNNLanguageModel(nn.Module):
                             cell_options(self.cell, self.forget_bias, self.activation),
                             name="rnn")(x, None, train, carries)
     return RNNOutput(self.num_outputs, self.output_activation, name="output")(drop(h)), carries
+
+  def prime(self, prompts: jnp.ndarray, max_len: int = 0):
+    return self(prompts, None, train=False)[1]
 
   def step(self, carries, tokens: jnp.ndarray):
     logits, carries = self(tokens[:, None], carries, train=False)

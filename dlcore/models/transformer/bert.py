@@ -1,0 +1,127 @@
+"""BERT (ARC-23; LOSS-21): a Transformer encoder over [CLS] A [SEP] (B [SEP]) with segment
+embeddings, pretrained by masked-language modelling and next-sentence prediction.
+
+  tokens, segments (B, T) -> token E[x] + segment S[s] + learned position P[t] -> LayerNorm
+        -> dropout -> num_layers x post-LN encoder layer (GELU FFN, padding masked)
+        -> states h (B, T, d);  pooled = tanh(W_p h_[CLS] + b_p)
+
+`BertEncoder` is that trunk (the part a fine-tuning run warm-starts, subtree 'bert').
+`BERT` ('bert') adds the pretraining heads: MLM logits (B, T, V) = LayerNorm(GELU(W h)) Eᵀ + b
+(the output layer tied to the token embedding) and NSP logits (B, 2) from the pooled [CLS]
+(class 1 = B follows A). `BertClassifier` ('bert_classifier') puts dropout and one Dense layer
+on the pooled [CLS] for fine-tuning on labelled sentences (SST-2); its inputs are token ids that
+start with [CLS], and the segments are all 0.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from dlcore.errors import ConfigError
+from dlcore.models import MODELS
+from dlcore.nn.multi_head_attention import padding_mask
+from dlcore.nn.transformer import EncoderLayer, check_length
+
+
+def check_bert_fields(fields: dict) -> None:
+  if int(fields.get("vocab_size", 0)) < 1:
+    raise ConfigError("BERT needs model.vocab_size >= 1 (the task sets it from the vocabulary).")
+  d_model, heads = int(fields.get("d_model", 128)), int(fields.get("num_heads", 4))
+  if heads < 1 or d_model % heads:
+    raise ConfigError(f"BERT needs model.d_model ({d_model}) divisible by model.num_heads "
+                      f"({heads}).")
+
+
+class BertEncoder(nn.Module):
+  vocab_size: int
+  num_layers: int = 4
+  num_heads: int = 4
+  d_model: int = 128
+  d_ff: int = 0  # 0: 4 d_model
+  max_len: int = 128
+  dropout_rate: float = 0.1
+  num_segments: int = 2
+  pad_id: int = 0
+
+  def setup(self):
+    init = nn.initializers.normal(0.02)
+    self.token_embed = nn.Embed(self.vocab_size, self.d_model, embedding_init=init,
+                                name="token_embed")
+    self.segment_embed = nn.Embed(self.num_segments, self.d_model, embedding_init=init,
+                                  name="segment_embed")
+    self.position_table = self.param("position_table", init, (self.max_len, self.d_model))
+    self.embed_norm = nn.LayerNorm(epsilon=1e-12, name="embed_norm")
+    self.drop = nn.Dropout(self.dropout_rate)
+    self.layers = [EncoderLayer(self.num_heads, self.d_ff or 4 * self.d_model,
+                                self.dropout_rate, False, "gelu", name=f"layer_{i}")
+                   for i in range(self.num_layers)]
+    self.pooler = nn.Dense(self.d_model, name="pooler")
+
+  def __call__(self, tokens, segments=None, train: bool = False, return_weights: bool = False):
+    """(states (B, T, d), pooled (B, d), per-layer attention weights or Nones)."""
+    tokens = jnp.asarray(tokens, jnp.int32)
+    check_length(tokens.shape[1], self.max_len)
+    segments = jnp.zeros_like(tokens) if segments is None else jnp.asarray(segments, jnp.int32)
+    x = (self.token_embed(tokens) + self.segment_embed(segments)
+         + self.position_table[None, :tokens.shape[1]])
+    x = self.drop(self.embed_norm(x), deterministic=not train)
+    mask = padding_mask(tokens != self.pad_id)
+    weights = []
+    for layer in self.layers:
+      x, (w, _) = layer(x, mask, train, None, return_weights)
+      weights.append(w)
+    return x, jnp.tanh(self.pooler(x[:, 0])), weights
+
+  def attend(self, x):
+    return self.token_embed.attend(x)
+
+
+def _encoder(module) -> BertEncoder:
+  return BertEncoder(module.vocab_size, module.num_layers, module.num_heads, module.d_model,
+                     module.d_ff, module.max_len, module.dropout_rate, name="bert")
+
+
+@MODELS.register("bert")
+class BERT(nn.Module):
+  """The pretraining model: (MLM logits (B, T, V), NSP logits (B, 2))."""
+  num_outputs: int  # the vocabulary size (the MLM softmax)
+  vocab_size: int = 0
+  num_layers: int = 4
+  num_heads: int = 4
+  d_model: int = 128
+  d_ff: int = 0
+  max_len: int = 128
+  dropout_rate: float = 0.1
+
+  check_fields = classmethod(lambda cls, fields: check_bert_fields(fields))
+
+  @nn.compact
+  def __call__(self, tokens, segments=None, train: bool = False):
+    bert = _encoder(self)
+    states, pooled, _ = bert(tokens, segments, train)
+    h = nn.LayerNorm(epsilon=1e-12, name="mlm_norm")(
+        nn.gelu(nn.Dense(self.d_model, name="mlm_dense")(states), approximate=False))
+    mlm = bert.attend(h) + self.param("mlm_bias", nn.initializers.zeros, (self.vocab_size,))
+    return mlm, nn.Dense(2, name="nsp")(pooled)
+
+
+@MODELS.register("bert_classifier")
+class BertClassifier(nn.Module):
+  """Fine-tuning: logits (B, num_outputs) from the pooled [CLS] of `BertEncoder`."""
+  num_outputs: int
+  vocab_size: int = 0
+  num_layers: int = 4
+  num_heads: int = 4
+  d_model: int = 128
+  d_ff: int = 0
+  max_len: int = 128
+  dropout_rate: float = 0.1
+
+  check_fields = classmethod(lambda cls, fields: check_bert_fields(fields))
+
+  @nn.compact
+  def __call__(self, tokens, train: bool = False):
+    _, pooled, _ = _encoder(self)(tokens, None, train)
+    pooled = nn.Dropout(self.dropout_rate, deterministic=not train)(pooled)
+    return nn.Dense(self.num_outputs, name="classifier")(pooled)
