@@ -126,10 +126,7 @@ class EncoderLayer(nn.Module):
     attend = MultiHeadAttention(self.num_heads, name="self_attention")
     x, attended = Residual(self.pre_ln, self.dropout_rate, name="attention_block")(
         x, lambda h: _split(attend(h, None, mask, cache, return_weights)), train)
-    ffn = FeedForward(self.d_ff, self.activation, self.dropout_rate, name="ffn")
-    x, _ = Residual(self.pre_ln, self.dropout_rate, name="ffn_block")(
-        x, lambda h: (ffn(h, train), None), train)
-    return x, attended
+    return _ffn_sublayer(self, x, train), attended
 
 
 class DecoderLayer(nn.Module):
@@ -150,10 +147,15 @@ class DecoderLayer(nn.Module):
     cross_attend = MultiHeadAttention(self.num_heads, name="cross_attention")
     x, (cross_weights, _) = Residual(self.pre_ln, self.dropout_rate, name="cross_block")(
         x, lambda h: _split(cross_attend(h, memory, memory_mask, None, return_weights)), train)
-    ffn = FeedForward(self.d_ff, self.activation, self.dropout_rate, name="ffn")
-    x, _ = Residual(self.pre_ln, self.dropout_rate, name="ffn_block")(
-        x, lambda h: (ffn(h, train), None), train)
-    return x, (self_weights, cross_weights, cache)
+    return _ffn_sublayer(self, x, train), (self_weights, cross_weights, cache)
+
+
+def _ffn_sublayer(layer, x, train: bool):
+  """The position-wise FFN of an encoder or decoder layer, as its residual sublayer."""
+  ffn = FeedForward(layer.d_ff, layer.activation, layer.dropout_rate, name="ffn")
+  x, _ = Residual(layer.pre_ln, layer.dropout_rate, name="ffn_block")(
+      x, lambda h: (ffn(h, train), None), train)
+  return x
 
 
 def _split(attended):

@@ -18,19 +18,10 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from dlcore.errors import ConfigError
 from dlcore.models import MODELS
+from dlcore.models.transformer import check_transformer_fields
 from dlcore.nn.multi_head_attention import padding_mask
 from dlcore.nn.transformer import EncoderLayer, check_length
-
-
-def check_bert_fields(fields: dict) -> None:
-  if int(fields.get("vocab_size", 0)) < 1:
-    raise ConfigError("BERT needs model.vocab_size >= 1 (the task sets it from the vocabulary).")
-  d_model, heads = int(fields.get("d_model", 128)), int(fields.get("num_heads", 4))
-  if heads < 1 or d_model % heads:
-    raise ConfigError(f"BERT needs model.d_model ({d_model}) divisible by model.num_heads "
-                      f"({heads}).")
 
 
 class BertEncoder(nn.Module):
@@ -77,38 +68,8 @@ class BertEncoder(nn.Module):
     return self.token_embed.attend(x)
 
 
-def _encoder(module) -> BertEncoder:
-  return BertEncoder(module.vocab_size, module.num_layers, module.num_heads, module.d_model,
-                     module.d_ff, module.max_len, module.dropout_rate, name="bert")
-
-
-@MODELS.register("bert")
-class BERT(nn.Module):
-  """The pretraining model: (MLM logits (B, T, V), NSP logits (B, 2))."""
-  num_outputs: int  # the vocabulary size (the MLM softmax)
-  vocab_size: int = 0
-  num_layers: int = 4
-  num_heads: int = 4
-  d_model: int = 128
-  d_ff: int = 0
-  max_len: int = 128
-  dropout_rate: float = 0.1
-
-  check_fields = classmethod(lambda cls, fields: check_bert_fields(fields))
-
-  @nn.compact
-  def __call__(self, tokens, segments=None, train: bool = False):
-    bert = _encoder(self)
-    states, pooled, _ = bert(tokens, segments, train)
-    h = nn.LayerNorm(epsilon=1e-12, name="mlm_norm")(
-        nn.gelu(nn.Dense(self.d_model, name="mlm_dense")(states), approximate=False))
-    mlm = bert.attend(h) + self.param("mlm_bias", nn.initializers.zeros, (self.vocab_size,))
-    return mlm, nn.Dense(2, name="nsp")(pooled)
-
-
-@MODELS.register("bert_classifier")
-class BertClassifier(nn.Module):
-  """Fine-tuning: logits (B, num_outputs) from the pooled [CLS] of `BertEncoder`."""
+class BertFields(nn.Module):
+  """The fields of both BERT models (the encoder's sizes); `bert()` builds their encoder."""
   num_outputs: int
   vocab_size: int = 0
   num_layers: int = 4
@@ -118,10 +79,36 @@ class BertClassifier(nn.Module):
   max_len: int = 128
   dropout_rate: float = 0.1
 
-  check_fields = classmethod(lambda cls, fields: check_bert_fields(fields))
+  @classmethod
+  def check_fields(cls, fields: dict) -> None:
+    check_transformer_fields("BERT", fields)
+
+  def bert(self) -> BertEncoder:
+    return BertEncoder(self.vocab_size, self.num_layers, self.num_heads, self.d_model,
+                       self.d_ff, self.max_len, self.dropout_rate, name="bert")
+
+
+@MODELS.register("bert")
+class BERT(BertFields):
+  """The pretraining model: (MLM logits (B, T, V), NSP logits (B, 2)); num_outputs is the
+  vocabulary size (the MLM softmax)."""
+
+  @nn.compact
+  def __call__(self, tokens, segments=None, train: bool = False):
+    bert = self.bert()
+    states, pooled, _ = bert(tokens, segments, train)
+    h = nn.LayerNorm(epsilon=1e-12, name="mlm_norm")(
+        nn.gelu(nn.Dense(self.d_model, name="mlm_dense")(states), approximate=False))
+    mlm = bert.attend(h) + self.param("mlm_bias", nn.initializers.zeros, (self.vocab_size,))
+    return mlm, nn.Dense(2, name="nsp")(pooled)
+
+
+@MODELS.register("bert_classifier")
+class BertClassifier(BertFields):
+  """Fine-tuning: logits (B, num_outputs) from the pooled [CLS] of `BertEncoder`."""
 
   @nn.compact
   def __call__(self, tokens, train: bool = False):
-    _, pooled, _ = _encoder(self)(tokens, None, train)
+    _, pooled, _ = self.bert()(tokens, None, train)
     pooled = nn.Dropout(self.dropout_rate, deterministic=not train)(pooled)
     return nn.Dense(self.num_outputs, name="classifier")(pooled)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from dlcore.errors import ConfigError
 from dlcore.models import MODELS
+from dlcore.models.transformer import check_transformer_fields
 from dlcore.nn.multi_head_attention import KVCache, causal_mask, padding_mask
 from dlcore.nn.transformer import DecoderLayer, Embedder, EncoderLayer
 
@@ -47,12 +47,7 @@ class Transformer(nn.Module):
 
   @classmethod
   def check_fields(cls, fields: dict) -> None:
-    if int(fields.get("src_vocab_size", 0)) < 1:
-      raise ConfigError("transformer needs model.src_vocab_size >= 1 (the task sets it).")
-    d_model, heads = int(fields.get("d_model", 256)), int(fields.get("num_heads", 8))
-    if heads < 1 or d_model % heads:
-      raise ConfigError(f"transformer needs model.d_model ({d_model}) divisible by "
-                        f"model.num_heads ({heads}).")
+    check_transformer_fields("transformer", fields, "src_vocab_size", 256, 8)
 
   def setup(self):
     d_ff = self.d_ff or 4 * self.d_model

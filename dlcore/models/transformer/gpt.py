@@ -23,6 +23,7 @@ import jax
 
 from dlcore.errors import ConfigError
 from dlcore.models import MODELS
+from dlcore.models.transformer import check_transformer_fields
 from dlcore.nn.multi_head_attention import KVCache, causal_mask
 from dlcore.nn.transformer import Embedder, EncoderLayer, check_length
 
@@ -44,13 +45,7 @@ class GPT(nn.Module):
 
   @classmethod
   def check_fields(cls, fields: dict) -> None:
-    if int(fields.get("vocab_size", 0)) < 1:
-      raise ConfigError("gpt needs model.vocab_size >= 1 (the task sets it from the "
-                        "vocabulary).")
-    d_model, heads = int(fields.get("d_model", 128)), int(fields.get("num_heads", 4))
-    if heads < 1 or d_model % heads:
-      raise ConfigError(f"gpt needs model.d_model ({d_model}) divisible by model.num_heads "
-                        f"({heads}).")
+    check_transformer_fields("gpt", fields)
 
   def setup(self):
     if self.tie_embeddings and self.num_outputs != self.vocab_size:
