@@ -1,7 +1,7 @@
 """SST-2 with the BERT pretrained by configs/bert_pretrain.py (ARC-23, TL-1..3, SCH-6): the
 encoder is warm-started from runs/bert_pretrain (its subtree 'bert'), SST-2 is read with that
 run's vocabulary and a leading [CLS], and a dropout + Dense head on the pooled [CLS] is trained.
-Four variants in one command (launch/comparison.py), each 3 epochs of batches of 64 with AdamW
+Four variants in one command (launch/comparison.py), each 2 epochs of batches of 64 with AdamW
 1e-4 (300 warm-up steps, then cosine), clip 1, the best dev state restored:
   full        every parameter fine-tuned
   frozen      the embeddings and the lower 2 of 4 layers frozen (`optimizer.freeze`), the rest
@@ -14,8 +14,9 @@ Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/sst2_bert.py --workdir runs/sst2_bert
           (after configs/bert_pretrain.py trained into runs/bert_pretrain)
 Expected: the issue's target is a dev accuracy ≥ 0.83 for the pretrained model, above the same
-          model from scratch; not yet measured.
-Time:     not yet measured.
+          model from scratch. Measured so far: `scratch` **0.8188** (its best dev evaluation,
+          at the last step 2,100); the pretrained variants not yet measured.
+Time:     `scratch`: 18 min 30 s while a BERT pretraining shared the CPU.
 Curriculum: ARC-23, TL-1, TL-2, TL-3, SCH-6.
 """
 
@@ -38,7 +39,7 @@ def get_config() -> ml_collections.ConfigDict:
   base.optimizer = optimizer_config("adamw", 1e-4, schedule="warmup_cosine", grad_clip_norm=1.0,
                                     weight_decay=0.01)
   base.optimizer.schedule.warmup_steps = 300
-  base.train.update(num_epochs=3, eval_every=500)
+  base.train.update(num_epochs=2, eval_every=500)
   base.init_from = D(dict(workdir=PRETRAINED, part="model", subtree="bert", which="latest",
                           into=""))
   c = comparison.get_config(base)

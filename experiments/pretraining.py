@@ -13,7 +13,9 @@ the examples (a seeded random subset) is the 'valid' split.
 
 Loss: in every training batch, 15% of each row's ordinary tokens are chosen anew (80% [MASK],
 10% random, 10% kept; `dlcore.data.text.masking`, key stream 'mask'); the MLM loss is the mean
-cross-entropy over the chosen positions, the NSP loss the mean over the pair examples, and the
+cross-entropy over the chosen positions (the MLM head runs only there: at most
+round(15% of the row width) positions per row, the vocabulary softmax being most of a small
+BERT's cost), the NSP loss the mean over the pair examples, and the
 objective their sum. Evaluator 'metrics' (default on 'valid'): mlm_loss, mlm_accuracy,
 nsp_loss, nsp_accuracy with a fixed masking key.
 """
@@ -29,7 +31,7 @@ from dlcore.data.base import resolve_data_dir
 from dlcore.data.loader import TrainLoader
 from dlcore.data.text import (Vocab, cached_arrays, cached_json, file_sha256, make_tokenizer,
                               read_parallel, read_sst2, read_tiny_shakespeare)
-from dlcore.data.text.masking import FIRST_ORDINARY, mask_tokens
+from dlcore.data.text.masking import FIRST_ORDINARY, mask_counts, mask_tokens
 from dlcore.data.text.pretraining import bert_examples
 from dlcore.errors import ConfigError
 from dlcore.evals import parse_evals, split_metrics
@@ -146,14 +148,24 @@ def make_task(config) -> Task:
     params = model.init({"params": init_key}, sample, sample * 0)["params"]
     return TrainState.create(rng=train_key, params=params, tx=tx)
 
+  width = splits["train"]["tokens"].shape[1]
+  num_predictions = int(mask_counts(np.asarray([width]), rate)[0][0])  # the most chosen in a row
+
   def corrupt(key, batch):
+    """(inputs, positions, targets, weights): the corrupted rows, and the `num_predictions`
+    positions per row where the MLM head runs (the chosen ones first, then others at weight 0),
+    with their original tokens and weights."""
     tokens = batch["tokens"]
-    return mask_tokens(key, tokens, tokens >= FIRST_ORDINARY, len(vocab), rate)
+    inputs, targets, weights = mask_tokens(key, tokens, tokens >= FIRST_ORDINARY, len(vocab),
+                                           rate)
+    positions = jnp.argsort(-weights, axis=1, stable=True)[:, :num_predictions]
+    take = lambda a: jnp.take_along_axis(a, positions, axis=1)  # noqa: E731
+    return inputs, positions, take(targets), take(weights)
 
   def loss_fn(params, state, batch, rngs):
-    inputs, targets, weights = corrupt(rngs["mask"], batch)
+    inputs, positions, targets, weights = corrupt(rngs["mask"], batch)
     mlm, nsp = model.apply({"params": params}, inputs, batch["segments"], train=True,
-                           rngs={"dropout": rngs["dropout"]})
+                           positions=positions, rngs={"dropout": rngs["dropout"]})
     m = pretraining_metrics(mlm, nsp, targets, weights, batch)
     loss = (m["mlm_loss"].total / jnp.maximum(m["mlm_loss"].count, 1.0)
             + m["nsp_loss"].total / jnp.maximum(m["nsp_loss"].count, 1.0))
@@ -162,9 +174,10 @@ def make_task(config) -> Task:
   eval_key = jax.random.key(int(config.seed) + 7)
 
   def eval_step(state, batch):
-    inputs, targets, weights = corrupt(jax.random.fold_in(eval_key, batch["tokens"][0, 1]),
-                                       batch)
-    mlm, nsp = model.apply({"params": state.eval_params()}, inputs, batch["segments"])
+    inputs, positions, targets, weights = corrupt(
+        jax.random.fold_in(eval_key, batch["tokens"][0, 1]), batch)
+    mlm, nsp = model.apply({"params": state.eval_params()}, inputs, batch["segments"],
+                           positions=positions)
     return PackedAverages.pack(pretraining_metrics(mlm, nsp, targets, weights, batch))
 
   eval_step = compile_eval_step(eval_step, mesh)

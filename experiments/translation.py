@@ -2,9 +2,11 @@
 with no attention, Bahdanau or Luong attention (`model.attention`), trained with teacher forcing
 on Multi30k de->en and scored by corpus BLEU of its decoded test translations.
 
-Data (`dlcore.data.multi30k`): lowercased word tokens, one vocabulary per side (train tokens
-seen >= data.min_freq times), batches of pairs of similar length (`data.buckets`). The two
-vocabularies are run assets (src_vocab.json, tgt_vocab.json).
+Data (`data.name`): 'multi30k' (`dlcore.data.multi30k`): lowercased word tokens, one
+vocabulary per side (train tokens seen >= data.min_freq times); or 'text_to_text'
+(`dlcore.data.text_to_text`): T5's prefixed tasks (translation and SST-2 as text) with one
+shared vocabulary. Batches of pairs of similar length (`data.buckets`). The two vocabularies
+are run assets (src_vocab.json, tgt_vocab.json).
 Loss: the mean cross-entropy over the real target tokens (y_1 .. y_n <eos>).
 
 Evaluator types for `config.evals`:
@@ -16,6 +18,9 @@ Evaluator types for `config.evals`:
              `sacrebleu` on the detokenized text through sacreBLEU (13a tokenizer, lowercased:
              the model writes lowercase), with its signature; plus `logprob` (mean model
              log-probability of the output sentences) and `mean_length`;
+  match      decode a split as `bleu` does; `accuracy`, the fraction of outputs equal to the
+             reference (a class label written as text, as T5 classifies), and `valid_output`,
+             the fraction that is one of the split's reference outputs at all;
   attention  heatmaps of α_ij for the first `examples` sentences of a split (PNG, in
              <workdir>/attention/).
 """
@@ -33,6 +38,7 @@ from dlcore.config import cfg_get
 from dlcore.data.loader import eval_batches
 from dlcore.data.multi30k import load_parallel
 from dlcore.data.text import BucketLoader
+from dlcore.data.text_to_text import load_text_to_text
 from dlcore.decode import beam_search, greedy_decode
 from dlcore.errors import ConfigError
 from dlcore.evals import parse_evals, split_metrics
@@ -50,6 +56,9 @@ from dlcore.train.task import Task
 from dlcore.viz.attention import plot_attention
 
 
+LOADERS = {"multi30k": load_parallel, "text_to_text": load_text_to_text}
+
+
 def token_metrics(logits, targets) -> dict:
   logits = logits.astype(jnp.float32)
   weight = (targets != 0).astype(jnp.float32)
@@ -63,7 +72,11 @@ def token_metrics(logits, targets) -> dict:
 def make_task(config) -> Task:
   mesh = mesh_lib.make_mesh(int(cfg_get(config.mesh, "num_devices", 0)))
   mesh_lib.check_batch_size(config.train.batch_size, mesh, "train.batch_size")
-  data = load_parallel(config.data)
+  loader = str(cfg_get(config.data, "name", "multi30k"))
+  if loader not in LOADERS:
+    raise ConfigError(f"data.name={loader!r}; the translation trainer reads "
+                      f"{', '.join(LOADERS)}.")
+  data = LOADERS[loader](config.data)
   train = data.splits["train"]
   batches = BucketLoader(dict(train), train["lengths"], config.train.batch_size,
                          int(cfg_get(config.data, "shuffle_seed", config.seed)),
@@ -121,23 +134,34 @@ def make_task(config) -> Task:
       return tokens, logprob_of(variables, carry, tokens)
     return decode
 
-  def bleu(name, spec):
+  batch_size = int(cfg_get(config.eval, "batch_size", 128))
+
+  def translator(name, spec):
+    """run(state) -> (output token lists, their log-probabilities) for split `spec['split']`."""
     how = spec.get("decode", "greedy")
     if how not in ("greedy", "beam"):
       raise ConfigError(f"evals.{name}.decode={how!r}; use 'greedy' or 'beam'.")
     decode = make_decoder(how, int(spec.get("beam_size", 5)), float(spec.get("length_penalty",
                                                                               0.0)))
     split = data.splits[spec["split"]]
-    refs = data.references[spec["split"]]
-    batch_size = int(cfg_get(config.eval, "batch_size", 128))
 
-    def run(state, args, workdir=None):
+    def run(state):
       hyps, lps = [], []
       for b in eval_batches({"src": split["src"]}, batch_size):
         tokens, lp = jax.device_get(decode(state, jnp.asarray(b["src"])))
         keep = np.asarray(b["mask"]) > 0
         hyps += [data.tgt_vocab.decode(t) for t in np.asarray(tokens)[keep]]
         lps += list(np.asarray(lp)[keep])
+      return hyps, lps
+
+    return run
+
+  def bleu(name, spec):
+    translate = translator(name, spec)
+    refs = data.references[spec["split"]]
+
+    def run(state, args, workdir=None):
+      hyps, lps = translate(state)
       out = {"bleu": 100.0 * corpus_bleu(hyps, refs),
              **sacrebleu_corpus([" ".join(h) for h in hyps], [" ".join(r) for r in refs],
                                 lowercase=True),
@@ -147,6 +171,19 @@ def make_task(config) -> Task:
         path = pathlib.Path(workdir) / f"translations_{name}.txt"
         path.write_text("\n".join(" ".join(h) for h in hyps) + "\n", encoding="utf-8")
       return out
+
+    return run
+
+  def match(name, spec):
+    translate = translator(name, spec)
+    refs = data.references[spec["split"]]
+    outputs = {tuple(r) for r in refs}
+
+    def run(state, args, workdir=None):
+      hyps, _ = translate(state)
+      return {"accuracy": float(np.mean([h == r for h, r in zip(hyps, refs)])),
+              "valid_output": float(np.mean([tuple(h) in outputs for h in hyps])),
+              "num_examples": len(hyps)}
 
     return run
 
@@ -191,17 +228,20 @@ def make_task(config) -> Task:
   factories = {
       "metrics": lambda name, spec: split_metrics(eval_step, data.splits[spec["split"]],
                                                   int(config.eval.batch_size), mesh),
-      "bleu": bleu, "attention": attention}
+      "bleu": bleu, "match": match, "attention": attention}
   evaluators = parse_evals(specs, factories,
                            options={"bleu": ("decode", "beam_size", "length_penalty"),
+                                    "match": ("decode", "beam_size", "length_penalty"),
                                     "attention": ("examples",)},
                            writes_files=("attention",))
+  pairs = (f"{cfg_get(config.data, 'src', 'de')}->{cfg_get(config.data, 'tgt', 'en')}"
+           if loader == "multi30k" else "+".join(cfg_get(config.data, "tasks", ())))
   return Task(config=config, mesh=mesh, init=init, train_step=make_train_step(loss_fn),
               batches=batches, evaluators=evaluators, steps_per_epoch=batches.steps_per_epoch,
               plot_metrics=("loss", "accuracy", "perplexity", "bleu"),
               assets={"src_vocab.json": data.src_vocab.to_json(),
                       "tgt_vocab.json": data.tgt_vocab.to_json()},
-              summary={"data": f"multi30k {config.data.src}->{config.data.tgt}: "
+              summary={"data": f"{loader} {pairs}: "
                                + ", ".join(f"{s}={len(v['src'])}" for s, v in data.splits.items())
                                + f"; vocabularies {len(data.src_vocab)} / {len(data.tgt_vocab)};"
                                f" {batches.steps_per_epoch} steps/epoch, {settings.num_steps} "

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from dlcore.errors import ConfigError
 from dlcore.models import build_model
 from dlcore.nn.multi_head_attention import (MultiHeadAttention, SelfAttention, causal_mask,
+                                            combine_masks,
                                             dot_product_attention, padding_mask)
 from dlcore.nn.transformer import Embedder, sinusoidal_table
 
@@ -58,7 +59,7 @@ def test_multi_head_matches_numpy(masked, cross):
   want, want_w = np_multi_head(jax.tree.map(np.asarray, params), xq, xkv, np_mask)
   np.testing.assert_allclose(got.output, want, atol=1e-5)
   np.testing.assert_allclose(got.weights, want_w, atol=1e-6)
-  fast = mha.apply({"params": params}, xq, xkv if cross else None, mask)  # jax.nn path
+  fast = mha.apply({"params": params}, xq, xkv if cross else None, mask)  # no weights kept
   np.testing.assert_allclose(fast.output, want, atol=1e-5)
   assert fast.weights is None
   if mask is not None:  # masked positions get exactly zero weight
@@ -72,6 +73,19 @@ def test_dot_product_attention_scales_by_sqrt_dk():
   k = jnp.array([[[[1.0, 1, 1, 1]], [[0.0, 0, 0, 0]]]])  # scores 4 and 0, scaled 2 and 0
   _, w = dot_product_attention(q, k, jnp.zeros((1, 2, 1, 4)), return_weights=True)
   np.testing.assert_allclose(w[0, 0, 0], np_softmax(np.array([2.0, 0.0])), atol=1e-6)
+
+
+def test_cpu_attention_path_equals_jax_nn_dot_product_attention():
+  """On CPU the default path is the explicit one; `jax.nn.dot_product_attention` (kept for
+  GPU/TPU, forced here with implementation='xla') gives the same outputs, masks included."""
+  rng = np.random.default_rng(4)
+  q, k, v = (jnp.asarray(rng.normal(size=(3, 6, 2, 8)), jnp.float32) for _ in range(3))
+  mask = combine_masks(causal_mask(6), padding_mask(jnp.arange(6)[None] < jnp.array([[6], [4],
+                                                                                      [1]])))
+  for m in (None, mask):
+    default, _ = dot_product_attention(q, k, v, m)
+    library, _ = dot_product_attention(q, k, v, m, implementation="xla")
+    np.testing.assert_allclose(default, library, atol=1e-5)
 
 
 def test_seed_self_attention_reference():

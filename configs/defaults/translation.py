@@ -3,8 +3,9 @@ GRU encoder-decoder with Bahdanau attention on Multi30k de->en.
 
 Sections:
   name, experiment, seed
-  data:      data_dir, src, tgt, min_freq, max_vocab, max_length (tokens per sentence),
-             truncate, buckets (batch pairs of similar length)
+  data:      name ('multi30k'; 'text_to_text' for T5's prefixed tasks, which adds tasks and
+             max_examples_per_task), data_dir, src, tgt, min_freq, max_vocab, max_length
+             (tokens per sentence), truncate, buckets (batch pairs of similar length)
   model:     name='seq2seq': embed_dim, hidden (encoder units per direction), dec_hidden,
              attention (none/bahdanau/luong), luong_score (dot/general), attention_index
              (prev: s_(i-1) as in the seed; current: s_i as in Luong et al.), attention_dim,
@@ -25,8 +26,8 @@ from dlcore.optim import optimizer_config
 def get_config() -> ml_collections.ConfigDict:
   c = family("translation", train=dict(num_epochs=10), eval=D(dict(batch_size=200)),
              watch=("loss", "min"), restore_best=True)
-  c.data = D(dict(data_dir="", src="de", tgt="en", min_freq=2, max_vocab=0, max_length=60,
-                  truncate=False, buckets=(12, 16, 20, 24, 32, 48, 61)))
+  c.data = D(dict(name="multi30k", data_dir="", src="de", tgt="en", min_freq=2, max_vocab=0,
+                  max_length=60, truncate=False, buckets=(12, 16, 20, 24, 32, 48, 61)))
   c.model = D(dict(name="seq2seq", embed_dim=256, hidden=256, dec_hidden=256,
                    attention="bahdanau", luong_score="general", attention_index="prev",
                    attention_dim=256, readout_dim=256, dropout_rate=0.3))

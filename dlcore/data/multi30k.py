@@ -38,6 +38,30 @@ class ParallelData:
   width: int
 
 
+def encode_pairs(xs, ys, src_vocab: Vocab, tgt_vocab: Vocab, max_length: int, truncate: bool,
+                 describe) -> dict:
+  """The columns src / tgt_in / tgt_out / lengths of token-list pairs (xs[i], ys[i]), padded to
+  max_length + 1. A pair longer than max_length is cut when `truncate`, else a DataError with
+  `describe(i, side)`, a phrase naming the example ('multi30k val.de line 3 ...')."""
+  width = max_length + 1
+  rows = {k: np.zeros((len(xs), width), np.int32) for k in ("src", "tgt_in", "tgt_out")}
+  lengths = np.zeros((len(xs),), np.int32)
+  for i, (x, y) in enumerate(zip(xs, ys)):
+    longest = max(len(x), len(y))
+    if longest > max_length:
+      if not truncate:
+        raise DataError(f"{describe(i, 0 if len(x) >= len(y) else 1)} has {longest} tokens, "
+                        f"more than data.max_length={max_length}; raise data.max_length (or "
+                        "set data.truncate=True for the train split).")
+      x, y = x[:max_length], y[:max_length]
+    a, b = src_vocab.encode(x), tgt_vocab.encode(y)
+    rows["src"][i, :len(a)] = a
+    rows["tgt_in"][i, :len(b) + 1] = [tgt_vocab.bos_id] + b
+    rows["tgt_out"][i, :len(b) + 1] = b + [tgt_vocab.eos_id]
+    lengths[i] = max(len(a), len(b) + 1)
+  return dict(rows, lengths=lengths)
+
+
 def load_parallel(cfg) -> ParallelData:
   data_dir = resolve_data_dir(cfg)
   src, tgt = str(cfg_get(cfg, "src", "de")), str(cfg_get(cfg, "tgt", "en"))
@@ -57,24 +81,11 @@ def load_parallel(cfg) -> ParallelData:
   width = max_length + 1
 
   def encode(split):
-    xs, ys = tokens[split]
-    rows = {k: np.zeros((len(xs), width), np.int32) for k in ("src", "tgt_in", "tgt_out")}
-    lengths = np.zeros((len(xs),), np.int32)
-    for i, (x, y) in enumerate(zip(xs, ys)):
-      longest = max(len(x), len(y))
-      if longest > max_length:
-        if not (truncate and split == "train"):
-          side, s = (src, text[split][0][i]) if len(x) >= len(y) else (tgt, text[split][1][i])
-          raise DataError(f"multi30k {split}.{side} line {i + 1} has {longest} tokens, more "
-                          f"than data.max_length={max_length} ({s[:60]!r}...); raise "
-                          f"data.max_length (or set data.truncate=True for the train split).")
-        x, y = x[:max_length], y[:max_length]
-      a, b = src_vocab.encode(x), tgt_vocab.encode(y)
-      rows["src"][i, :len(a)] = a
-      rows["tgt_in"][i, :len(b) + 1] = [tgt_vocab.bos_id] + b
-      rows["tgt_out"][i, :len(b) + 1] = b + [tgt_vocab.eos_id]
-      lengths[i] = max(len(a), len(b) + 1)
-    return dict(rows, lengths=lengths)
+    def describe(i, side):
+      lang = (src, tgt)[side]
+      return f"multi30k {split}.{lang} line {i + 1} ({text[split][side][i][:60]!r}...)"
+    return encode_pairs(*tokens[split], src_vocab, tgt_vocab, max_length,
+                        truncate and split == "train", describe)
 
   splits = {s: cached_arrays(f"multi30k_{s}", dict(key, split=s), lambda s=s: encode(s))
             for s in SPLITS}

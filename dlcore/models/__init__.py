@@ -55,8 +55,9 @@ def build_model(model_config: Mapping[str, Any], num_outputs: int) -> nn.Module:
 
   `model_config` is an `ml_collections.ConfigDict` (or a mapping). `num_outputs` comes from the
   dataset. Unknown keys raise a one-sentence `ConfigError` naming the key, the model and the
-  closest valid field; a model class may define `check_fields(fields: dict)` (a classmethod)
-  that raises a `ConfigError` for a bad value (e.g. `MLP`: `features` must be positive ints).
+  closest valid field; a model class may define `check_fields(fields: dict)` (a classmethod;
+  `fields` holds num_outputs too) that raises a `ConfigError` for a bad value (e.g. `MLP`:
+  `features` must be positive ints).
   """
   config = model_config.to_dict() if hasattr(model_config, "to_dict") else dict(model_config)
   if "name" not in config:
@@ -79,7 +80,7 @@ def build_model(model_config: Mapping[str, Any], num_outputs: int) -> nn.Module:
   kwargs = {k: _plain(v) for k, v in config.items()}
   check = getattr(cls, "check_fields", None)  # a model's own value checks (ConfigError)
   if callable(check):
-    check(kwargs)
+    check(dict(kwargs, num_outputs=num_outputs))
   return cls(num_outputs=num_outputs, **kwargs)
 
 

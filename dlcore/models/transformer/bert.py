@@ -90,13 +90,17 @@ class BertFields(nn.Module):
 
 @MODELS.register("bert")
 class BERT(BertFields):
-  """The pretraining model: (MLM logits (B, T, V), NSP logits (B, 2)); num_outputs is the
-  vocabulary size (the MLM softmax)."""
+  """The pretraining model: (MLM logits (B, T, V) or (B, P, V), NSP logits (B, 2));
+  num_outputs is the vocabulary size (the MLM softmax)."""
 
   @nn.compact
-  def __call__(self, tokens, segments=None, train: bool = False):
+  def __call__(self, tokens, segments=None, train: bool = False, positions=None):
+    """`positions` (B, P): compute the MLM logits (B, P, V) at these positions only (the
+    masked ones; the output layer is most of a small BERT's cost), instead of at all T."""
     bert = self.bert()
     states, pooled, _ = bert(tokens, segments, train)
+    if positions is not None:
+      states = jnp.take_along_axis(states, positions[..., None], axis=1)
     h = nn.LayerNorm(epsilon=1e-12, name="mlm_norm")(
         nn.gelu(nn.Dense(self.d_model, name="mlm_dense")(states), approximate=False))
     mlm = bert.attend(h) + self.param("mlm_bias", nn.initializers.zeros, (self.vocab_size,))

@@ -6,7 +6,9 @@
        -> Dense -> logits (B, T, V_tgt)
 
 The seed's settings are the defaults: post-LN, ReLU FFN with d_ff = 4 d_model, sinusoidal
-positions, h heads of d_model / h; pre-LN, GELU and learned positions are options. Padding
+positions, h heads of d_model / h; pre-LN, GELU and learned positions are options, and
+`share_embeddings` ties the source and target embeddings and the output layer (Eᵀ) into one
+table, for one vocabulary shared by both sides (T5). Padding
 (`pad_id`) is masked as a key in every attention; the decoder's self-attention is causal.
 
 The translation trainer's interface (as `seq2seq`):
@@ -22,6 +24,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from dlcore.errors import ConfigError
 from dlcore.models import MODELS
 from dlcore.models.transformer import check_transformer_fields
 from dlcore.nn.multi_head_attention import KVCache, causal_mask, padding_mask
@@ -42,12 +45,18 @@ class Transformer(nn.Module):
   pre_ln: bool = False
   activation: str = "relu"
   pad_id: int = 0
+  share_embeddings: bool = False  # one table for source, target and output (T5; one vocabulary)
 
   attention = "multi_head"  # the trainer draws heatmaps of models with attention
 
   @classmethod
   def check_fields(cls, fields: dict) -> None:
     check_transformer_fields("transformer", fields, "src_vocab_size", 256, 8)
+    if fields.get("share_embeddings") and int(fields["src_vocab_size"]) != int(
+        fields["num_outputs"]):
+      raise ConfigError(f"model.share_embeddings needs one vocabulary for both sides; the "
+                        f"source has {fields['src_vocab_size']} tokens and the target "
+                        f"{fields['num_outputs']}.")
 
   def setup(self):
     d_ff = self.d_ff or 4 * self.d_model
@@ -55,14 +64,15 @@ class Transformer(nn.Module):
                  pre_ln=self.pre_ln, activation=self.activation)
     self.src_embed = Embedder(self.src_vocab_size, self.d_model, self.max_len, self.positions,
                               name="src_embed")
-    self.tgt_embed = Embedder(self.num_outputs, self.d_model, self.max_len, self.positions,
-                              name="tgt_embed")
+    self.tgt_embed = self.src_embed if self.share_embeddings else Embedder(
+        self.num_outputs, self.d_model, self.max_len, self.positions, name="tgt_embed")
     self.encoder = [EncoderLayer(**layer, name=f"encoder_{i}") for i in range(self.num_layers)]
     self.decoder = [DecoderLayer(**layer, name=f"decoder_{i}") for i in range(self.num_layers)]
     if self.pre_ln:
       self.encoder_norm = nn.LayerNorm(epsilon=1e-6, name="encoder_norm")
       self.decoder_norm = nn.LayerNorm(epsilon=1e-6, name="decoder_norm")
-    self.output = nn.Dense(self.num_outputs, name="output")
+    self.output = self.src_embed.attend if self.share_embeddings else nn.Dense(
+        self.num_outputs, name="output")
     self.drop = nn.Dropout(self.dropout_rate)
 
   def encode(self, src, train: bool = False) -> dict:
