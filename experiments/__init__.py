@@ -14,7 +14,8 @@ EXPERIMENTS: Registry = Registry("experiment")
 for _name, _module in (("classification", "classification"), ("regression", "classification"),
                        ("perceptron", "perceptron"), ("retrieval", "retrieval"),
                        ("language_model", "language_model"), ("translation", "translation"),
-                       ("rl", "rl"), ("tabular", "tabular"), ("pretraining", "pretraining")):
+                       ("rl", "rl"), ("tabular", "tabular"), ("pretraining", "pretraining"),
+                       ("graph", "graph")):
   EXPERIMENTS.add(_name, f"experiments.{_module}")
 
 

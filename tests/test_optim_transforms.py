@@ -169,3 +169,22 @@ def test_accumulated_schedule_spans_updates():
   _, schedule = build_optimizer(c, 100)
   assert float(schedule(25)) == pytest.approx(0.0, abs=1e-7)
   assert float(schedule(12.5)) == pytest.approx(0.5, rel=1e-5)
+
+
+def test_regex_decay_mask_decays_only_the_matching_kernels():
+  """'re:^conv_0/' (GCN's L2 on the first layer): λW joins the gradient of conv_0/kernel only,
+  not of conv_1/kernel or of any bias; a bad regex is a ConfigError."""
+  from dlcore.optim.l2 import decay_mask
+  params = {"conv_0": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)},
+            "conv_1": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}}
+  mask = decay_mask("re:^conv_0/")(params)
+  assert mask == {"conv_0": {"kernel": True, "bias": False},
+                  "conv_1": {"kernel": False, "bias": False}}
+  tx, _ = build_optimizer(cfg("sgd", 1.0, l2_coupled=0.5, weight_decay_mask="re:^conv_0/"), 10)
+  zeros = jax.tree.map(jnp.zeros_like, params)
+  updates, _ = tx.update(zeros, tx.init(params), params)
+  np.testing.assert_allclose(updates["conv_0"]["kernel"], -0.5)
+  for leaf in (updates["conv_0"]["bias"], updates["conv_1"]["kernel"], updates["conv_1"]["bias"]):
+    np.testing.assert_allclose(leaf, 0.0)
+  with pytest.raises(ConfigError, match="regex"):
+    decay_mask("re:([")

@@ -8,7 +8,8 @@ imagenet/cifar), 'cifar_resnet' (ARC-11, depth 6n+2), 'densenet' (ARC-12, depth 
 'seq2seq' (ARC-21 encoder-decoder, attention none/bahdanau/luong), 'gpt' (ARC-24
 decoder-only Transformer LM), 'vit' (ARC-26 Vision Transformer), 'transformer'
 (ARC-22 encoder-decoder), 'bert' and 'bert_classifier' (ARC-23 pretraining and fine-tuning),
-'q_network' and 'actor_critic' (RL-6..9 agents; MLP, MinAtar or Nature-DQN torso).
+'q_network' and 'actor_critic' (RL-6..9 agents; MLP, MinAtar or Nature-DQN torso),
+'gcn', 'gat' and 'mpnn' (ARC-44 graph networks), 'skipgram' (ARC-37/39 embeddings).
 Layer rule: models import dlcore.nn, dlcore.errors and dlcore.registry.
 """
 
@@ -25,7 +26,7 @@ from dlcore.registry import Registry, closest
 MODELS: Registry = Registry("model")
 
 # Imported after MODELS exists so their @MODELS.register decorators can run.
-from dlcore.models import mlp, perceptron, rl  # noqa: E402,F401
+from dlcore.models import gnn, mlp, perceptron, rl, skipgram  # noqa: E402,F401
 from dlcore.models.cnn import (alexnet, densenet, googlenet, lenet, resnet,  # noqa: E402,F401
                                simple_cnn, vgg)
 from dlcore.models.cnn.simple_cnn import SimpleCNN  # noqa: E402

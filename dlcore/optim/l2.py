@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import jax
 import optax
 
 from dlcore.errors import ConfigError
+from dlcore.optim.freeze import param_path
 
 
 def no_bias_mask(params) -> object:
@@ -17,12 +19,23 @@ def no_bias_mask(params) -> object:
 
 
 def decay_mask(kind: str) -> Callable | None:
-  """`'no_bias'` -> `no_bias_mask`; `'all'` -> None (decay every leaf)."""
+  """`'no_bias'` -> `no_bias_mask`; `'all'` -> None (decay every leaf); `'re:<regex>'` -> the
+  `no_bias_mask` leaves whose path ('conv_0/kernel') the regex `re.search`-matches (GCN's L2 on
+  the first layer only: 're:^conv_0/')."""
   if kind == "no_bias":
     return no_bias_mask
   if kind == "all":
     return None
-  raise ConfigError(f"Unknown weight_decay_mask {kind!r}; use 'no_bias' or 'all'.")
+  if isinstance(kind, str) and kind.startswith("re:"):
+    try:
+      regex = re.compile(kind[3:])
+    except re.error as e:
+      raise ConfigError(f"weight_decay_mask {kind!r} is not a valid regex ({e}).") from None
+    return lambda params: jax.tree_util.tree_map_with_path(
+        lambda path, p: getattr(p, "ndim", 0) >= 2 and bool(regex.search(param_path(path))),
+        params)
+  raise ConfigError(f"Unknown weight_decay_mask {kind!r}; use 'no_bias', 'all' or "
+                    f"'re:<regex on parameter paths>'.")
 
 
 def l2_coupled(lam: float, num_examples: int = 1,
