@@ -15,7 +15,9 @@ for _name, _module in (("classification", "classification"), ("regression", "cla
                        ("perceptron", "perceptron"), ("retrieval", "retrieval"),
                        ("language_model", "language_model"), ("translation", "translation"),
                        ("rl", "rl"), ("tabular", "tabular"), ("pretraining", "pretraining"),
-                       ("graph", "graph")):
+                       ("graph", "graph"), ("autoencoder", "autoencoder"),
+                       ("embeddings", "embeddings"), ("meta", "meta"),
+                       ("contrastive", "contrastive")):
   EXPERIMENTS.add(_name, f"experiments.{_module}")
 
 

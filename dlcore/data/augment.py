@@ -197,3 +197,24 @@ def make_augment(augment_config: Any) -> AugmentFn | None:
     return images
 
   return augment
+
+
+def random_resized_crop(key: jax.Array, images: jax.Array, min_side: float = 0.6) -> jax.Array:
+  """SimCLR's crop-and-resize for square-ish images: per example a window of side f·H x f·W,
+  f ~ U[min_side, 1], at offset (oy, ox) ~ U[0, (1-f)H] x U[0, (1-f)W], resized (bilinear) back
+  to H x W: out(y, x) = in(f·y + oy, f·x + ox). Float images (B, H, W) or (B, H, W, C)."""
+  _check_images(images, "random_resized_crop")
+  if not 0.0 < float(min_side) <= 1.0:
+    raise ConfigError(f"random_resized_crop min_side must be in (0, 1], got {min_side!r}.")
+  b, h, w = images.shape[:3]
+  k_side, k_y, k_x = jax.random.split(key, 3)
+  side = jax.random.uniform(k_side, (b,), minval=float(min_side), maxval=1.0)
+  oy = jax.random.uniform(k_y, (b,)) * (1.0 - side) * h
+  ox = jax.random.uniform(k_x, (b,)) * (1.0 - side) * w
+
+  def one(image, f, y, x):
+    return jax.image.scale_and_translate(
+        image.astype(jnp.float32), image.shape, (0, 1), jnp.stack([1.0 / f, 1.0 / f]),
+        jnp.stack([-y / f, -x / f]), method="linear", antialias=False)
+
+  return jax.vmap(one)(images, side, oy, ox).astype(images.dtype)

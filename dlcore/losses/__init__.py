@@ -18,14 +18,17 @@ from dlcore.losses.classification import (binary_cross_entropy,
                                           softmax_cross_entropy, weighted_cross_entropy)
 from dlcore.losses.config import build_loss, hyperparameters
 from dlcore.losses.focal import binary_focal_loss, focal_loss
+from dlcore.losses.generative import (bernoulli_nll, gaussian_kl, kl_sparsity,  # noqa: F401
+                                      l1_sparsity, negative_elbo)
 from dlcore.losses.metric_learning import contrastive_loss, pairwise_distances, triplet_loss
 from dlcore.losses.penalties import l1_penalty, l2_penalty, skip_biases, weighted_sum
 from dlcore.losses.perceptual import gram_matrix, perceptual_loss, style_loss
 from dlcore.losses.regression import (huber_loss, mean_absolute_error, mean_squared_error,
                                       reconstruction_loss)
-from dlcore.losses.self_supervised import distillation_loss, kl_divergence_with_logits, nt_xent_loss
-from dlcore.losses.sequence_rl import (gan_discriminator_loss, gan_generator_loss,
-                                       next_token_cross_entropy, policy_gradient_loss,
+from dlcore.losses.self_supervised import (clip_loss, distillation_loss,  # noqa: F401
+                                           kl_divergence_with_logits, nt_xent_loss)
+from dlcore.losses.gan import gan_discriminator_loss, gan_generator_loss
+from dlcore.losses.sequence_rl import (next_token_cross_entropy, policy_gradient_loss,
                                        ppo_clip_loss, td_loss, value_loss)
 
 __all__ = [

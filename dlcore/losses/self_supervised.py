@@ -60,3 +60,24 @@ def distillation_loss(student_logits: jnp.ndarray, teacher_logits: jnp.ndarray,
       raise ValueError("distillation_loss needs labels unless alpha == 1")
     values = values + (1.0 - alpha) * softmax_cross_entropy(s, labels)
   return finish(values, weights, mask, reduction)
+
+
+def clip_loss(image_embeddings: jnp.ndarray, text_embeddings: jnp.ndarray,
+              logit_scale: jnp.ndarray | float, *, mask=None,
+              reduction: str = "none") -> jnp.ndarray:
+  """CLIP's symmetric contrastive loss (Radford et al. 2021), one value per pair k:
+
+  logits_ij = s · x_i . y_j (x, y the normalised image and text embeddings of the batch);
+  value_k = [CE(logits_k, k) + CE(logits_:k, k)] / 2, the image-to-text and text-to-image
+  cross-entropies of the matching pair. Masked pairs (mask 0) are removed as negatives too.
+  """
+  x, y = jnp.asarray(image_embeddings), jnp.asarray(text_embeddings)
+  logits = logit_scale * (x @ y.T)
+  if mask is not None:
+    keep = jnp.asarray(mask) > 0
+    logits = jnp.where(keep[None, :] & keep[:, None] | jnp.eye(len(x), dtype=bool), logits,
+                       -jnp.inf)
+  diagonal = jnp.diagonal(logits)
+  image_to_text = jax.nn.logsumexp(logits, axis=1) - diagonal
+  text_to_image = jax.nn.logsumexp(logits, axis=0) - diagonal
+  return finish(0.5 * (image_to_text + text_to_image), None, mask, reduction)

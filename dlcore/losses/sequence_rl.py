@@ -1,4 +1,5 @@
-"""Sequence, RL and GAN objectives (curriculum LOSS-15, LOSS-22, LOSS-23, LOSS-24, LOSS-27)."""
+"""Sequence and RL objectives (curriculum LOSS-22, LOSS-23, LOSS-24, LOSS-27); the GAN losses
+(LOSS-15) live in `dlcore.losses.gan`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from dlcore.losses.base import LOSSES, finish
-from dlcore.losses.classification import binary_cross_entropy_with_logits, softmax_cross_entropy
+from dlcore.losses.classification import softmax_cross_entropy
 from dlcore.losses.regression import huber_loss
 
 
@@ -98,22 +99,3 @@ def value_loss(values: jnp.ndarray, targets: jnp.ndarray, *, old_values: jnp.nda
     clipped = old + jnp.clip(values - old, -clip_eps, clip_eps)
     err = jnp.maximum(err, (clipped - targets)**2)
   return finish(0.5 * err, weights, mask, reduction)
-
-
-def gan_discriminator_loss(real_logits: jnp.ndarray, fake_logits: jnp.ndarray, *, weights=None,
-                           mask=None, reduction: str = "none") -> jnp.ndarray:
-  """LOSS-15 discriminator: -[log D(x) + log(1 - D(G(z)))], D = sigmoid(logit), per example."""
-  values = (binary_cross_entropy_with_logits(real_logits, jnp.ones(real_logits.shape[:1])) +
-            binary_cross_entropy_with_logits(fake_logits, jnp.zeros(fake_logits.shape[:1])))
-  return finish(values, weights, mask, reduction)
-
-
-def gan_generator_loss(fake_logits: jnp.ndarray, *, non_saturating: bool = True, weights=None,
-                       mask=None, reduction: str = "none") -> jnp.ndarray:
-  """LOSS-15 generator: -log D(G(z)) (non-saturating, default) or log(1 - D(G(z))) (minimax)."""
-  fake_logits = jnp.asarray(fake_logits)
-  if non_saturating:
-    values = binary_cross_entropy_with_logits(fake_logits, jnp.ones(fake_logits.shape[:1]))
-  else:
-    values = -binary_cross_entropy_with_logits(fake_logits, jnp.zeros(fake_logits.shape[:1]))
-  return finish(values, weights, mask, reduction)

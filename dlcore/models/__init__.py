@@ -9,7 +9,8 @@ imagenet/cifar), 'cifar_resnet' (ARC-11, depth 6n+2), 'densenet' (ARC-12, depth 
 decoder-only Transformer LM), 'vit' (ARC-26 Vision Transformer), 'transformer'
 (ARC-22 encoder-decoder), 'bert' and 'bert_classifier' (ARC-23 pretraining and fine-tuning),
 'q_network' and 'actor_critic' (RL-6..9 agents; MLP, MinAtar or Nature-DQN torso),
-'gcn', 'gat' and 'mpnn' (ARC-44 graph networks), 'skipgram' (ARC-37/39 embeddings).
+'gcn', 'gat' and 'mpnn' (ARC-44 graph networks), 'skipgram' (ARC-37/39 embeddings),
+'autoencoder' and 'vae' (ARC-29..32 MLP autoencoders).
 Layer rule: models import dlcore.nn, dlcore.errors and dlcore.registry.
 """
 
@@ -32,6 +33,9 @@ from dlcore.models.cnn import (alexnet, densenet, googlenet, lenet, resnet,  # n
 from dlcore.models.cnn.simple_cnn import SimpleCNN  # noqa: E402
 from dlcore.models.sequence import classifier, language_model, seq2seq  # noqa: E402,F401
 from dlcore.models.transformer import bert, encoder_decoder, gpt, vit  # noqa: E402,F401
+from dlcore.models import autoencoder  # noqa: E402,F401
+from dlcore.models import contrastive  # noqa: E402,F401
+from dlcore.models import glove  # noqa: E402,F401
 from dlcore.models.mlp import MLP  # noqa: E402
 from dlcore.models.perceptron import (Perceptron, PerceptronHistory,  # noqa: E402
                                       labels_to_pm1, perceptron_fit)
