@@ -17,7 +17,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.name = "mnist_cnn"
   c.data.flatten = False
   c.model.update(name="simple_cnn", features=(32, 64), dropout_rate=0.25, lrn=False,
-                 spatial_dropout_rate=0.0, hidden=0)
+                 spatial_dropout_rate=0.0, hidden=0, dtype="float32")
   c.train.update(num_epochs=8, log_every=200)
   c.eval.reports = ("per_class", "calibration")
   return c

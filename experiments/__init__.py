@@ -16,6 +16,7 @@ for _name, _module in (("classification", "classification"), ("regression", "cla
                        ("language_model", "language_model"), ("translation", "translation"),
                        ("rl", "rl"), ("tabular", "tabular"), ("pretraining", "pretraining"),
                        ("graph", "graph"), ("autoencoder", "autoencoder"),
+                       ("gan", "gan"), ("diffusion", "diffusion"),
                        ("embeddings", "embeddings"), ("meta", "meta"),
                        ("contrastive", "contrastive")):
   EXPERIMENTS.add(_name, f"experiments.{_module}")

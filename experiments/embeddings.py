@@ -155,7 +155,7 @@ def _task(config, corpus, model, init, loss_fn, source, args, embed_fn, what) ->
   evaluators = parse_evals(config.evals, evaluator_factories(config, corpus, embed),
                            options=OPTIONS, writes_files=("neighbours",))
   streams = DEFAULT_STREAMS + (("negatives",) if args else ())
-  return Task(config=config, mesh=mesh_lib.make_mesh(int(cfg_get(config.mesh, "num_devices", 1))),
+  return Task(config=config, mesh=mesh_lib.mesh_from_config(config.mesh, 1),
               init=init, train_step=make_train_step(loss_fn, streams=streams), batches=source,
               step_args=args, evaluators=evaluators, steps_per_epoch=source.steps_per_epoch,
               plot_metrics=("loss",), assets={"words.txt": "\n".join(corpus.words) + "\n"},

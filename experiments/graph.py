@@ -63,7 +63,7 @@ WALK_STREAMS = DEFAULT_STREAMS + ("walks", "negatives")
 
 def make_task(config) -> Task:
   graph = load_graph(config.data)
-  mesh = mesh_lib.make_mesh(int(cfg_get(config.mesh, "num_devices", 1)))
+  mesh = mesh_lib.mesh_from_config(config.mesh, 1)
   name = str(cfg_get(config.model, "name", ""))
   if name in GNN_MODELS:
     return gnn_task(config, graph, mesh)

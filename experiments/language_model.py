@@ -106,7 +106,7 @@ def nll_metrics(logits, targets, weight) -> dict:
 
 
 def make_task(config) -> Task:
-  mesh = mesh_lib.make_mesh(int(cfg_get(config.mesh, "num_devices", 0)))
+  mesh = mesh_lib.mesh_from_config(config.mesh, 0)
   mesh_lib.check_batch_size(config.train.batch_size, mesh, "train.batch_size")
   vocab, ids, detokenize = encode_corpus(config.data)
   seq_len = int(cfg_get(config.data, "seq_len", 100))

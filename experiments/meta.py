@@ -93,7 +93,7 @@ def make_task(config) -> Task:
   kind = ("pretrained baseline (joint regression)" if method == "pretrain" else
           f"{'first-order ' if first_order else ''}MAML, {inner_steps} inner step(s) of "
           f"{inner_lr:g}")
-  return Task(config=config, mesh=mesh_lib.make_mesh(int(cfg_get(config.mesh, "num_devices", 1))),
+  return Task(config=config, mesh=mesh_lib.mesh_from_config(config.mesh, 1),
               init=init, train_step=make_train_step(loss_fn, streams=DEFAULT_STREAMS + ("tasks",)),
               batches=None, evaluators=evaluators, plot_metrics=("loss",),
               summary={"data": f"sinusoids A~U[0.1,5], phase~U[0,pi], x~U[-5,5]; {tasks} tasks "

@@ -128,7 +128,7 @@ def pretraining_metrics(mlm_logits, nsp_logits, targets, weights, batch) -> dict
 
 
 def make_task(config) -> Task:
-  mesh = mesh_lib.make_mesh(int(cfg_get(config.mesh, "num_devices", 0)))
+  mesh = mesh_lib.mesh_from_config(config.mesh, 0)
   mesh_lib.check_batch_size(config.train.batch_size, mesh, "train.batch_size")
   vocab, splits = build_corpus(config.data)
   batches = TrainLoader(splits["train"], config.train.batch_size,

@@ -70,7 +70,7 @@ def token_metrics(logits, targets) -> dict:
 
 
 def make_task(config) -> Task:
-  mesh = mesh_lib.make_mesh(int(cfg_get(config.mesh, "num_devices", 0)))
+  mesh = mesh_lib.mesh_from_config(config.mesh, 0)
   mesh_lib.check_batch_size(config.train.batch_size, mesh, "train.batch_size")
   loader = str(cfg_get(config.data, "name", "multi30k"))
   if loader not in LOADERS:

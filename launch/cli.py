@@ -118,14 +118,30 @@ def quiet_libraries() -> None:
   logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+def initialize_distributed() -> None:
+  """`jax.distributed.initialize`: from DLCORE_COORDINATOR (host:port), DLCORE_NUM_PROCESSES and
+  DLCORE_PROCESS_ID when set (`launch.multiprocess` on one machine), else auto-detected (Slurm,
+  TPU VMs, ...)."""
+  import jax
+  coordinator = os.environ.get("DLCORE_COORDINATOR")
+  if not coordinator:
+    jax.distributed.initialize()
+    return
+  try:
+    count, index = int(os.environ["DLCORE_NUM_PROCESSES"]), int(os.environ["DLCORE_PROCESS_ID"])
+  except (KeyError, ValueError):
+    fail("DLCORE_COORDINATOR is set, so DLCORE_NUM_PROCESSES and DLCORE_PROCESS_ID must be "
+         "integers (launch.multiprocess sets all three).")
+  jax.distributed.initialize(coordinator, count, index)
+
+
 def run(main: Callable[[list[str]], None]) -> None:
   """app.run with one-line errors for DlcoreError."""
 
   def wrapped(argv):
     quiet_libraries()
-    if os.environ.get("DLCORE_DISTRIBUTED") == "1":  # multi-host: one process per host
-      import jax
-      jax.distributed.initialize()
+    if os.environ.get("DLCORE_DISTRIBUTED") == "1":  # several processes: one per host
+      initialize_distributed()
     try:
       main(argv)
     except DlcoreError as e:

@@ -12,7 +12,8 @@ import pytest
 from conftest import REPO
 
 LEAVES = ("dlcore.losses", "dlcore.metrics", "dlcore.optim", "dlcore.data", "dlcore.viz")
-ABOVE_LEAVES = ("dlcore.train", "dlcore.evals", "dlcore.models", "dlcore.decode", "dlcore.rl")
+ABOVE_LEAVES = ("dlcore.train", "dlcore.evals", "dlcore.models", "dlcore.decode", "dlcore.rl",
+                "dlcore.diffusion")
 
 
 def imported(path: pathlib.Path) -> set[str]:

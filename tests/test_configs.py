@@ -17,7 +17,8 @@ from conftest import REPO
 
 CONFIGS = sorted(p.stem for p in (REPO / "configs").glob("*.py") if p.stem != "__init__")
 NEEDS_DATA = {"mnist_mlp", "mnist_cnn", "mnist_activations", "mnist_batchnorm", "mnist_dropout",
-              "mnist_triplet", "mnist_lenet5", "mnist_resnet", "mnist_image_system", "mnist_vit"}
+              "mnist_triplet", "mnist_lenet5", "mnist_resnet", "mnist_image_system", "mnist_vit",
+              "mnist_fast"}
 
 
 def load(name: str):

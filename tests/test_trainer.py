@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from dlcore.errors import ConfigError
 from dlcore.evals import evaluate_split
 from dlcore.metrics import compute, merge_all, predicted_class
 from dlcore.optim import build_optimizer, optimizer_config
@@ -58,6 +59,44 @@ def test_eight_devices_equal_one_device(tmp_path):
   np.testing.assert_allclose(t8["loss"], t1["loss"], rtol=2e-3)
   assert abs(t8["accuracy"] - t1["accuracy"]) <= 1 / 360 + 1e-9
   assert t1["num_examples"] == t8["num_examples"] == 360
+
+
+def test_pmap_mode_equals_one_device(tmp_path):
+  """`mesh.mode='pmap'` on 8 devices (replicated state, lax.pmean of the gradients and of the
+  BatchNorm statistics) gives the 1-device jit curve: 100 steps of an MLP with BatchNorm, train
+  losses to 1e-4 relative (dropout off: under pmap each device draws its own masks)."""
+  curves = {}
+  for n, mode in ((1, "jit"), (8, "pmap")):
+    c = digits_config(num_steps=100, log_every=10, checkpoint_every=100)
+    c.model.update(batch_norm=True, dropout_rate=0.0)
+    c.mesh.update(num_devices=n, mode=mode)
+    result = run.train(c, tmp_path / mode)
+    curves[mode] = [e["loss"] for e in events(tmp_path / mode, "train")]
+  assert len(curves["jit"]) == 10 and curves["jit"][-1] < 0.5 * curves["jit"][0]
+  np.testing.assert_allclose(curves["pmap"], curves["jit"], rtol=1e-4, atol=1e-6)
+  assert result["test"]["num_examples"] == 360
+  c.mesh.mode = "vmap"
+  with pytest.raises(ConfigError, match="mesh.mode"):
+    run.train(c, tmp_path / "bad")
+
+
+def test_device_resident_data_gives_the_host_batch_curve_exactly(tmp_path, capsys):
+  """In-memory training data lives on the device by default and each step gathers its rows by
+  index: the same batches as the host path, so the same curve bit for bit."""
+  curves = {}
+  for setting in ("auto", "False"):
+    c = digits_config(num_steps=40, log_every=10, checkpoint_every=40)
+    c.data.device_resident = setting
+    c.mesh.num_devices = 2
+    run.train(c, tmp_path / setting)
+    curves[setting] = [(e["loss"], e["accuracy"]) for e in events(tmp_path / setting, "train")]
+  assert len(curves["auto"]) == 4 and curves["auto"] == curves["False"]
+  assert capsys.readouterr().out.count("batches gathered by index") == 1  # 'auto' only
+  from dlcore.train import resident
+  assert resident.train_arrays(c, None) is None
+  c.data.device_resident = "sometimes"
+  with pytest.raises(ConfigError, match="device_resident"):
+    resident.train_arrays(c, None)
 
 
 def test_evaluation_covers_every_example_with_partial_batch(tmp_path):
@@ -140,7 +179,6 @@ def test_gradient_clipping_bounds_the_update(clip):
 
 
 def test_mesh_rejects_indivisible_batch():
-  from dlcore.errors import ConfigError
   with pytest.raises(ConfigError, match="not divisible by the 8 devices"):
     mesh_lib.check_batch_size(100, mesh_lib.make_mesh(8))
 

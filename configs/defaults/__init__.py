@@ -11,6 +11,8 @@
   translation:    seq2seq encoder-decoders on Multi30k (experiments.translation).
   rl:             deep RL agents, DQN/REINFORCE/A2C/PPO, on gymnax or Atari (experiments.rl).
   tabular:        value iteration and Q-learning on a gridworld MDP (experiments.tabular).
+  gan, diffusion: MNIST image generators (experiments.gan, experiments.diffusion), both from
+                  `image_generation(...)`.
 
 `family(...)` builds the top-level, train and early_stopping sections of the family defaults
 that do not start from the classification default (language_model, translation, rl, tabular).
@@ -27,7 +29,8 @@ TRAIN_KEYS = dict(batch_size=64, num_epochs=0, num_steps=0, log_every=100, eval_
 
 
 def family(experiment: str, **sections) -> ml_collections.ConfigDict:
-  """name = experiment = `experiment`, seed 0, mesh.num_devices 0 (all), then `sections`;
+  """name = experiment = `experiment`, seed 0, the mesh section (all devices, jit, replicated
+  state: `dlcore.train.mesh`, `dlcore.train.sharding`), then `sections`;
   `train` is given as overrides of TRAIN_KEYS and `watch=(metric, mode)` becomes the tracked
   early_stopping section (patience 0: never stops early)."""
   metric, mode = sections.pop("watch")
@@ -37,5 +40,22 @@ def family(experiment: str, **sections) -> ml_collections.ConfigDict:
     c[key] = D(dict(TRAIN_KEYS, **value)) if key == "train" else value
   c.early_stopping = D(dict(metric=metric, mode=mode, patience=0, min_delta=0.0,
                             restore_best=restore))
-  c.mesh = D(dict(num_devices=0))
+  c.mesh = D(dict(num_devices=0, mode="jit", model=1, fsdp=False, fsdp_min_size=1024,
+                  rules=""))
+  return c
+
+
+def image_generation(experiment: str, watch: tuple, sample_every: int
+                     ) -> ml_collections.ConfigDict:
+  """`family(...)` for a family that generates MNIST digits (gan, diffusion): the data section,
+  one device, and the 'samples' grid (every `sample_every` steps) and 'quality' evaluators
+  (FID (MNIST classifier), Inception-style score and confident share of 10,000 samples; the
+  judge trains `classifier_steps` once per workdir)."""
+  c = family(experiment, data=D(dict(name="mnist", data_dir="", path="", num_train=0)),
+             train=dict(batch_size=64, num_steps=3000, log_every=200, checkpoint_every=1000),
+             watch=watch)
+  c.evals = D({"samples": D(dict(type="samples", num=64, nrow=8, every=sample_every)),
+               "quality": D(dict(type="quality", num_samples=10000, batch=500,
+                                 classifier_steps=2000, threshold=0.9, at_end=True))})
+  c.mesh.num_devices = 1
   return c

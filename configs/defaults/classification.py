@@ -14,7 +14,10 @@ Sections:
   eval:           split, test_split, batch_size, reports
   early_stopping: metric, mode, patience, min_delta, restore_best (patience 0: no stopping,
                   the best state is still tracked)
-  mesh:           num_devices (0: all)
+  mesh:           num_devices (0: all), mode ('jit' over the mesh, or the 'pmap' compatibility
+                  mode), model (size of a model axis: a 2-D data x model mesh), fsdp,
+                  fsdp_min_size, rules ('tensor_parallel', or ((regex, spec), ...) in a config
+                  file): the state's sharding (dlcore.train.sharding)
 
 Values are the most common ones of the configs. `get_plain_config()` is the same without the
 optional keys (no early_stopping section, no eval.reports, no loss penalties).
@@ -31,7 +34,7 @@ def data_config(name: str, **fields) -> ml_collections.ConfigDict:
   """A data section with the keys every bundled or synthetic dataset takes, then `fields`
   (extra keys, or other values of these)."""
   return D(dict(dict(name=name, data_dir="", seed=0, validation_size=0, normalize="none",
-                     flatten=True, one_hot=False), **fields))
+                     flatten=True, one_hot=False, device_resident="auto"), **fields))
 
 
 def get_config() -> ml_collections.ConfigDict:
@@ -50,7 +53,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.eval = D(dict(split="test", test_split="test", batch_size=1000, reports=("per_class",)))
   c.early_stopping = D(dict(metric="loss", mode="min", patience=0, min_delta=0.0,
                             restore_best=False))
-  c.mesh = D(dict(num_devices=0))
+  c.mesh = D(dict(num_devices=0, mode="jit", model=1, fsdp=False, fsdp_min_size=1024,
+                  rules=""))
   return c
 
 

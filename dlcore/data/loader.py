@@ -117,14 +117,38 @@ class TrainLoader(EpochPosition):
   def __iter__(self) -> "TrainLoader":
     return self
 
-  def __next__(self) -> dict[str, np.ndarray]:
+  def next_indices(self) -> np.ndarray:
+    """The rows of the next batch (int32), moving the position on as `next()` does."""
     epoch, k = self.next_position()
     start = k * self.batch_size
-    idx = self._permutation(epoch)[start:start + self.batch_size]
-    batch = _rows(self.arrays, idx)
+    return self._permutation(epoch)[start:start + self.batch_size].astype(np.int32)
+
+  def __next__(self) -> dict[str, np.ndarray]:
+    batch = _rows(self.arrays, self.next_indices())
     if "mask" not in batch:
       batch["mask"] = np.ones((self.batch_size,), np.float32)
     return batch
+
+
+class IndexBatches:
+  """A `TrainLoader`'s batches as {'index': rows} (the device-resident path,
+  `dlcore.train.resident`): the same batches in the same order, and the loader's own
+  get_state / set_state, so a run resumes exactly either way."""
+
+  def __init__(self, loader: TrainLoader):
+    self.loader = loader
+
+  def __iter__(self) -> "IndexBatches":
+    return self
+
+  def __next__(self) -> dict[str, np.ndarray]:
+    return {"index": self.loader.next_indices()}
+
+  def get_state(self) -> dict:
+    return self.loader.get_state()
+
+  def set_state(self, state: dict) -> None:
+    self.loader.set_state(state)
 
 
 def num_eval_batches(n: int, batch_size: int) -> int:

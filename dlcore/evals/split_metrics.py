@@ -55,6 +55,6 @@ def predict_split(predict: Callable, state: Any, arrays: Mapping[str, Any], batc
   outputs, labels = [], []
   for b in eval_batches(arrays, batch_size):
     keep = np.asarray(b["mask"]) > 0
-    outputs.append(np.asarray(predict(state, mesh_lib.put_batch(b, mesh), *args))[keep])
+    outputs.append(mesh_lib.to_host(predict(state, mesh_lib.put_batch(b, mesh), *args))[keep])
     labels.append(np.asarray(b[label_key])[keep])
   return np.concatenate(outputs), np.concatenate(labels)

@@ -36,6 +36,7 @@ from dlcore.models.transformer import bert, encoder_decoder, gpt, vit  # noqa: E
 from dlcore.models import autoencoder  # noqa: E402,F401
 from dlcore.models import contrastive  # noqa: E402,F401
 from dlcore.models import glove  # noqa: E402,F401
+from dlcore.models import gan, unet  # noqa: E402,F401
 from dlcore.models.mlp import MLP  # noqa: E402
 from dlcore.models.perceptron import (Perceptron, PerceptronHistory,  # noqa: E402
                                       labels_to_pm1, perceptron_fit)

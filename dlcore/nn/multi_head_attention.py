@@ -23,7 +23,7 @@ recomputation.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import flax.linen as nn
 import flax.struct
@@ -127,6 +127,7 @@ class MultiHeadAttention(nn.Module):
   d_model: int | None = None
   use_bias: bool = True
   implementation: str | None = None  # jax.nn.dot_product_attention's ('xla', 'cudnn', None)
+  dtype: Any = None  # compute dtype of the projections (bfloat16: mixed precision); params f32
 
   @nn.compact
   def __call__(self, inputs_q: jax.Array, inputs_kv: jax.Array | None = None,
@@ -138,7 +139,7 @@ class MultiHeadAttention(nn.Module):
                         f"num_heads ({self.num_heads}).")
     d_k = d_model // self.num_heads
     project = lambda name: nn.DenseGeneral((self.num_heads, d_k), use_bias=self.use_bias,
-                                           name=name)
+                                           dtype=self.dtype, name=name)
     kv = inputs_q if inputs_kv is None else inputs_kv
     q, k, v = project("query")(inputs_q), project("key")(kv), project("value")(kv)
     if cache is not None:
@@ -148,7 +149,8 @@ class MultiHeadAttention(nn.Module):
       cache, cache_mask = cache.append(k, v)
       k, v, mask = cache.key, cache.value, combine_masks(mask, cache_mask)
     out, weights = dot_product_attention(q, k, v, mask, return_weights, self.implementation)
-    out = nn.DenseGeneral(d_model, axis=(-2, -1), use_bias=self.use_bias, name="out")(out)
+    out = nn.DenseGeneral(d_model, axis=(-2, -1), use_bias=self.use_bias, dtype=self.dtype,
+                          name="out")(out)
     return Attended(out, weights, cache)
 
 

@@ -49,6 +49,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from dlcore.errors import ConfigError
+from dlcore.nn.mapped_axis import current_mapped_axis
 
 Axes = int | Sequence[int]
 Init = Callable[..., Any]
@@ -90,7 +91,8 @@ class BatchNorm(nn.Module):
     epsilon: eps in sqrt(sigma2_B + eps) (1e-5, 002 §5.2).
     axis: the feature axis/axes that keep their own statistics (-1: channels-last).
     use_scale / use_bias: learn gamma (init 1) / beta (init 0).
-    axis_name: mapped axis to average the statistics over under shard_map/pmap (None under jit).
+    axis_name: mapped axis to average the statistics over under shard_map/pmap (None under jit;
+      inside `dlcore.nn.mapped_axis.mapped_axis(name)`, as in the pmap mode, that axis).
     dtype: output dtype (None: the input's); statistics are at least float32.
   """
   momentum: float = 0.99
@@ -120,13 +122,14 @@ class BatchNorm(nn.Module):
     ra_var = self.variable("batch_stats", "var", lambda: jnp.ones(feature_shape, jnp.float32))
 
     xs = x.astype(sdtype)
+    axis_name = self.axis_name or current_mapped_axis()
     if train:
       mean = xs.mean(axis=reduce_axes, keepdims=True)
-      if self.axis_name is not None:
-        mean = lax.pmean(mean, self.axis_name)
+      if axis_name is not None:
+        mean = lax.pmean(mean, axis_name)
       var = jnp.square(xs - mean).mean(axis=reduce_axes, keepdims=True)
-      if self.axis_name is not None:
-        var = lax.pmean(var, self.axis_name)
+      if axis_name is not None:
+        var = lax.pmean(var, axis_name)
       if not self.is_initializing():
         rho = self.momentum
         ra_mean.value = (rho * ra_mean.value +

@@ -19,6 +19,8 @@ decoding and can return their attention weights.
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -55,12 +57,13 @@ class Embedder(nn.Module):
   max_len: int
   positions: str = "sinusoidal"
   scale: bool = True  # × √d_model (ARC-22); GPT-style models use False
+  dtype: Any = None  # compute dtype (bfloat16: mixed precision); the table stays float32
 
   def setup(self):
     if self.positions not in POSITIONS:
       raise ConfigError(f"positions={self.positions!r} is unknown; use one of "
                         f"{', '.join(POSITIONS)}.")
-    self.embed = nn.Embed(self.vocab_size, self.d_model,
+    self.embed = nn.Embed(self.vocab_size, self.d_model, dtype=self.dtype,
                           embedding_init=nn.initializers.normal(self.d_model ** -0.5
                                                                 if self.scale else 0.02))
     if self.positions == "learned":
@@ -90,22 +93,24 @@ class FeedForward(nn.Module):
   d_ff: int
   activation: str = "relu"
   dropout_rate: float = 0.0
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-    h = get_activation(self.activation)(nn.Dense(self.d_ff, name="dense_1")(x))
+    h = get_activation(self.activation)(nn.Dense(self.d_ff, dtype=self.dtype, name="dense_1")(x))
     h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
-    return nn.Dense(x.shape[-1], name="dense_2")(h)
+    return nn.Dense(x.shape[-1], dtype=self.dtype, name="dense_2")(h)
 
 
 class Residual(nn.Module):
   """Wraps one sublayer: post-LN (LAY-35) or pre-LN. `fn(h) -> (y, extra)`."""
   pre_ln: bool = False
   dropout_rate: float = 0.0
+  dtype: Any = None  # LayerNorm's output dtype (its statistics are float32)
 
   @nn.compact
   def __call__(self, x, fn, train: bool = False):
-    norm = nn.LayerNorm(epsilon=1e-6, name="norm")
+    norm = nn.LayerNorm(epsilon=1e-6, dtype=self.dtype, name="norm")
     y, extra = fn(norm(x) if self.pre_ln else x)
     x = x + nn.Dropout(self.dropout_rate, deterministic=not train)(y)
     return (x if self.pre_ln else norm(x)), extra
@@ -119,12 +124,13 @@ class EncoderLayer(nn.Module):
   dropout_rate: float = 0.1
   pre_ln: bool = False
   activation: str = "relu"
+  dtype: Any = None  # compute dtype of every sublayer (bfloat16: mixed precision)
 
   @nn.compact
   def __call__(self, x, mask=None, train: bool = False, cache: KVCache | None = None,
                return_weights: bool = False):
-    attend = MultiHeadAttention(self.num_heads, name="self_attention")
-    x, attended = Residual(self.pre_ln, self.dropout_rate, name="attention_block")(
+    attend = MultiHeadAttention(self.num_heads, dtype=self.dtype, name="self_attention")
+    x, attended = Residual(self.pre_ln, self.dropout_rate, self.dtype, name="attention_block")(
         x, lambda h: _split(attend(h, None, mask, cache, return_weights)), train)
     return _ffn_sublayer(self, x, train), attended
 
@@ -137,23 +143,26 @@ class DecoderLayer(nn.Module):
   dropout_rate: float = 0.1
   pre_ln: bool = False
   activation: str = "relu"
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x, memory, self_mask=None, memory_mask=None, train: bool = False,
                cache: KVCache | None = None, return_weights: bool = False):
-    self_attend = MultiHeadAttention(self.num_heads, name="self_attention")
-    x, (self_weights, cache) = Residual(self.pre_ln, self.dropout_rate, name="self_block")(
+    self_attend = MultiHeadAttention(self.num_heads, dtype=self.dtype, name="self_attention")
+    x, (self_weights, cache) = Residual(self.pre_ln, self.dropout_rate, self.dtype,
+                                        name="self_block")(
         x, lambda h: _split(self_attend(h, None, self_mask, cache, return_weights)), train)
-    cross_attend = MultiHeadAttention(self.num_heads, name="cross_attention")
-    x, (cross_weights, _) = Residual(self.pre_ln, self.dropout_rate, name="cross_block")(
+    cross_attend = MultiHeadAttention(self.num_heads, dtype=self.dtype, name="cross_attention")
+    x, (cross_weights, _) = Residual(self.pre_ln, self.dropout_rate, self.dtype,
+                                     name="cross_block")(
         x, lambda h: _split(cross_attend(h, memory, memory_mask, None, return_weights)), train)
     return _ffn_sublayer(self, x, train), (self_weights, cross_weights, cache)
 
 
 def _ffn_sublayer(layer, x, train: bool):
   """The position-wise FFN of an encoder or decoder layer, as its residual sublayer."""
-  ffn = FeedForward(layer.d_ff, layer.activation, layer.dropout_rate, name="ffn")
-  x, _ = Residual(layer.pre_ln, layer.dropout_rate, name="ffn_block")(
+  ffn = FeedForward(layer.d_ff, layer.activation, layer.dropout_rate, layer.dtype, name="ffn")
+  x, _ = Residual(layer.pre_ln, layer.dropout_rate, layer.dtype, name="ffn_block")(
       x, lambda h: (ffn(h, train), None), train)
   return x
 

@@ -31,17 +31,18 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
 from dlcore.config import cfg_get
+from dlcore.data.loader import IndexBatches
 from dlcore.data.prefetch import Prefetcher
 from dlcore.errors import ConfigError, NonFiniteLossError
 from dlcore.evals.split_metrics import max_inflight_steps
 from dlcore.metrics import compute, merge_all
-from dlcore.train import mesh as mesh_lib
+from dlcore.train import mesh as mesh_lib, resident as resident_lib, sharding as sharding_lib
 from dlcore.train.assets import check_assets, write_assets
 from dlcore.train.checkpoint import Checkpointer
 from dlcore.train.early_stopping import EarlyStopping
 from dlcore.train.metric_logger import MetricLogger, read_metrics
 from dlcore.train.signals import stop_on_signals
-from dlcore.train.step import compile_train_step
+from dlcore.train.step import compile_pmap_train_step, compile_train_step
 from dlcore.train.task import Task
 from dlcore.train.warm_start import WHICH, warm_start
 from dlcore.viz.curves import plot_curves
@@ -139,14 +140,18 @@ def clear_run(workdir: pathlib.Path, console: Console) -> None:
 
 
 def initial_state(task: Task):
-  """`task.init(PRNGKey(config.seed))` placed with the task's state shardings (replicated by
-  default), and those shardings."""
+  """`task.init(PRNGKey(config.seed))` placed with the task's state shardings (the task's own,
+  else those of `config.mesh`'s FSDP/tensor-parallel rules, else replicated), and those
+  shardings."""
   rng = jax.random.PRNGKey(int(task.config.get("seed", 0)))
   abstract = jax.eval_shape(task.init, rng)
-  if task.state_sharding is None:
-    sharding = jax.tree.map(lambda _: mesh_lib.replicated(task.mesh), abstract)
-  else:
+  mesh_config = task.config.get("mesh", None)
+  if task.state_sharding is not None:
     sharding = task.state_sharding(task.mesh, abstract)
+  elif sharding_lib.wants_sharding(mesh_config):
+    sharding = sharding_lib.state_shardings(task.mesh, abstract, mesh_config)
+  else:
+    sharding = jax.tree.map(lambda _: mesh_lib.replicated(task.mesh), abstract)
   state = jax.jit(task.init, out_shardings=sharding)(rng)
   return state, sharding
 
@@ -248,11 +253,24 @@ def _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt, l
            watched, stopped_early):
   mesh, args = task.mesh, tuple(task.step_args)
   step = int(jax.device_get(state.step))
-  train_step = compile_train_step(task.train_step, mesh, num_args=len(args),
-                                  state_sharding=sharding)
-  data = task.batches
-  batches = None if data is None else Prefetcher(data, lambda b: mesh_lib.put_batch(b, mesh),
-                                                 size=2)
+  step_fn, data = task.train_step, task.batches
+  resident = resident_lib.train_arrays(task.config, data)
+  if resident is not None:  # the step gathers its rows from the device-resident arrays
+    step_fn, data = resident_lib.gather_step(step_fn), IndexBatches(data)
+    args = (resident_lib.put_arrays(resident, mesh),) + args
+    console.print(resident_lib.describe(resident))
+  if mesh_lib.mesh_mode(task.config.get("mesh")) == "pmap":
+    if task.state_sharding is not None or sharding_lib.wants_sharding(task.config.get("mesh")):
+      raise ConfigError("config.mesh.mode='pmap' replicates the state; this run shards it "
+                        "(config.mesh.fsdp / config.mesh.rules, or the task's own sharding). "
+                        "Use config.mesh.mode='jit'.")
+    train_step = compile_pmap_train_step(step_fn, mesh, num_args=len(args))
+    put = lambda b: mesh_lib.put_batch_pmap(b, mesh)
+  else:
+    train_step = compile_train_step(step_fn, mesh, num_args=len(args), state_sharding=sharding)
+    put = lambda b: mesh_lib.put_batch(b, mesh)
+  step_args, args = args, tuple(task.step_args)  # the step's arguments; the evaluators' ones
+  batches = None if data is None else Prefetcher(data, put, size=2)
   data_state = (lambda: batches.get_state()) if batches is not None else (lambda: {})
   periodic = [e for e in task.evaluators if e.every > 0]
 
@@ -281,7 +299,8 @@ def _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt, l
     with stop_on_signals() as stop, _progress(console, settings.progress) as progress:
       bar = progress.add_task("train", total=settings.num_steps, completed=step, rate="")
       while step < settings.num_steps and not stopped_early and not converged:
-        state, metrics = train_step(state, None if batches is None else next(batches), *args)
+        state, metrics = train_step(state, None if batches is None else next(batches),
+                                    *step_args)
         pending.append(metrics)
         if len(pending) > inflight:  # bound the asynchronous dispatch queue
           jax.block_until_ready(pending[-inflight - 1])

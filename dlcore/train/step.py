@@ -18,6 +18,16 @@ steps D, then G against the new D). An optional ``collect(state, batch, rngs, *a
 rollouts under `lax.scan`), so the batch may be None. One guard covers the whole step: when any
 loss, gradient or update is NaN/Inf, the step keeps the old state, records the step in
 `nonfinite_step` and skips every later update.
+
+Two compilations of the same step: `compile_train_step` (jit over the mesh, the default: global
+arrays, XLA places the collectives) and `compile_pmap_train_step` (`config.mesh.mode='pmap'`,
+the compatibility mode: `jax.pmap` over the mesh's devices, the state replicated, each device
+its slice of the batch; the step then averages the gradients with `lax.pmean`, sums the metrics
+with `lax.psum`, folds the device index into the step's keys and BatchNorm averages its
+statistics across devices, through `dlcore.nn.mapped_axis`). With equal slices both compute the
+same update: the loss is a mean over each slice, so the mean of the slices' gradients is the
+gradient of the global batch (losses normalized by a count that differs between slices, such as
+padded tokens, are weighted differently under pmap).
 """
 
 from __future__ import annotations
@@ -30,7 +40,9 @@ import jax.numpy as jnp
 import optax
 from jax.sharding import Mesh
 
+from dlcore.errors import ConfigError
 from dlcore.metrics import Average, PackedAverages
+from dlcore.nn.mapped_axis import current_mapped_axis, mapped_axis
 from dlcore.train import mesh as mesh_lib
 from dlcore.train.state import MODEL, TrainState
 
@@ -79,7 +91,10 @@ def make_train_step(losses: LossFn | Mapping[str, LossFn], *, collect: Callable 
   prefix = len(losses) > 1
 
   def train_step(state: TrainState, batch: Any, *args: Any):
+    axis = current_mapped_axis()  # set under pmap only
     rngs = step_rngs(state.rng, state.step, streams)
+    if axis is not None:  # each device its own dropout masks, noise, ...
+      rngs = {k: jax.random.fold_in(v, jax.lax.axis_index(axis)) for k, v in rngs.items()}
     new, metrics = state, {}
     if collect is not None:
       new, batch, collected = collect(new, batch, rngs, *args)
@@ -90,6 +105,8 @@ def make_train_step(losses: LossFn | Mapping[str, LossFn], *, collect: Callable 
       part = new.part(name)
       grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
       (loss, aux), grads = grad_fn(part.params, new, batch, rngs, *args)
+      if axis is not None:
+        grads = jax.lax.pmean(grads, axis)
       updates, opt_state = part.tx.update(grads, part.opt_state, part.params)
       grad_norm = global_norm(grads)
       finite = finite & jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(
@@ -101,13 +118,17 @@ def make_train_step(losses: LossFn | Mapping[str, LossFn], *, collect: Callable 
         new = new.replace(extra=aux["extra"])
       metrics.update(_named({**aux["metrics"], "grad_norm": Average(grad_norm, one)}, name,
                             prefix))
+    if axis is not None:  # one verdict for every device
+      finite = jax.lax.pmin(finite.astype(jnp.int32), axis) > 0
     kept = keep_if_finite(finite, (new.parts, new.extra), (state.parts, state.extra))
     new_state = state.replace(
         parts=kept[0], extra=kept[1], step=state.step + finite.astype(state.step.dtype),
         nonfinite_step=jnp.where((state.nonfinite_step < 0) & ~finite, state.step,
                                  state.nonfinite_step))
-    return new_state, PackedAverages.pack(metrics)
+    packed = PackedAverages.pack(metrics)
+    return new_state, packed if axis is None else jax.lax.psum(packed, axis)
 
+  train_step.collects = collect is not None  # the pmap mode refuses steps that collect data
   return train_step
 
 
@@ -123,11 +144,31 @@ def compile_train_step(train_step: Callable, mesh: Mesh, *, num_args: int = 0,
                  out_shardings=(state_sharding, rep), donate_argnums=(0,) if donate else ())
 
 
+def compile_pmap_train_step(train_step: Callable, mesh: Mesh, *, num_args: int = 0,
+                            donate: bool = True) -> Callable:
+  """`jax.pmap` of `train_step` over the devices of `mesh` (the pmap mode, module docstring):
+  the state and the extra arguments replicated (in and out), the batch as [devices, rows, ...]
+  (`mesh.put_batch_pmap`). The same signature as `compile_train_step`'s program."""
+  if getattr(train_step, "collects", False):
+    raise ConfigError("config.mesh.mode='pmap' trains on batches of a data set; this task "
+                      "collects its data inside the step (RL rollouts), whose state would "
+                      "differ per device. Use config.mesh.mode='jit'.")
+
+  def per_device(state, batch, *args):
+    with mapped_axis(mesh_lib.DATA_AXIS):
+      return train_step(state, batch, *args)
+
+  return jax.pmap(per_device, axis_name=mesh_lib.DATA_AXIS,
+                  in_axes=(None, 0) + (None,) * num_args, out_axes=(None, None),
+                  devices=list(mesh.devices.flat), donate_argnums=(0,) if donate else ())
+
+
 def compile_eval_step(eval_step: Callable, mesh: Mesh, *, num_args: int = 0,
                       state_sharding: Any = None) -> Callable:
-  """jit of `eval_step(state, batch, *args) -> metrics` over `mesh` (nothing donated)."""
+  """jit of `eval_step(state, batch, *args) -> metrics` over `mesh` (nothing donated). The
+  state keeps the sharding it comes with (replicated, or FSDP / tensor-parallel shards) unless
+  `state_sharding` is given."""
   rep = mesh_lib.replicated(mesh)
-  state_sharding = rep if state_sharding is None else state_sharding
   return jax.jit(eval_step,
                  in_shardings=(state_sharding, mesh_lib.batch_sharding(mesh)) + (rep,) * num_args,
                  out_shardings=rep)

@@ -46,7 +46,7 @@ def load_data(config, dataset: Dataset | None = None) -> SupervisedData:
   shuffled with `data.shuffle_seed` or `seed`; a token dataset with `data.buckets` batches rows
   of similar length, each batch cut to its bucket's bound) and preprocessing of a config. Batch
   sizes that do not divide over the mesh fail here, before anything is compiled."""
-  mesh = mesh_lib.make_mesh(int(cfg_get(config.mesh, "num_devices", 0)))
+  mesh = mesh_lib.mesh_from_config(config.mesh, 0)
   dataset = dataset or load_dataset(config.data)
   mesh_lib.check_batch_size(config.train.batch_size, mesh, "train.batch_size")
   mesh_lib.check_batch_size(config.eval.batch_size, mesh, "eval.batch_size")

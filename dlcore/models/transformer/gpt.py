@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 from dlcore.errors import ConfigError
 from dlcore.models import MODELS
@@ -42,6 +43,7 @@ class GPT(nn.Module):
   pre_ln: bool = True
   activation: str = "gelu"
   tie_embeddings: bool = True
+  dtype: str = "float32"  # compute dtype; 'bfloat16': mixed precision (params stay float32)
 
   @classmethod
   def check_fields(cls, fields: dict) -> None:
@@ -51,15 +53,17 @@ class GPT(nn.Module):
     if self.tie_embeddings and self.num_outputs != self.vocab_size:
       raise ConfigError(f"tied embeddings need as many outputs ({self.num_outputs}) as tokens "
                         f"({self.vocab_size}); set model.tie_embeddings=False.")
+    dtype = jnp.dtype(self.dtype)
     self.embedder = Embedder(self.vocab_size, self.d_model, self.max_len, self.positions,
-                             scale=False, name="embedder")
+                             scale=False, dtype=dtype, name="embedder")
     self.dropout = nn.Dropout(self.dropout_rate)
     self.blocks = [EncoderLayer(self.num_heads, self.d_ff or 4 * self.d_model,
-                                self.dropout_rate, self.pre_ln, self.activation,
+                                self.dropout_rate, self.pre_ln, self.activation, dtype,
                                 name=f"block_{i}") for i in range(self.num_layers)]
-    self.final_norm = nn.LayerNorm(epsilon=1e-6, name="final_norm") if self.pre_ln else None
+    self.final_norm = (nn.LayerNorm(epsilon=1e-6, dtype=dtype, name="final_norm")
+                       if self.pre_ln else None)
     self.head = (None if self.tie_embeddings else
-                 nn.Dense(self.num_outputs, use_bias=False, name="head"))
+                 nn.Dense(self.num_outputs, use_bias=False, dtype=dtype, name="head"))
 
   def _run(self, tokens, train: bool, caches=None, return_weights: bool = False):
     offset = 0 if caches is None else caches[0].index[0]
@@ -74,7 +78,7 @@ class GPT(nn.Module):
     if self.final_norm is not None:
       x = self.final_norm(x)
     logits = self.embedder.attend(x) if self.head is None else self.head(x)
-    return logits, tuple(new_caches), weights
+    return logits.astype(jnp.float32), tuple(new_caches), weights  # the loss in float32
 
   def __call__(self, tokens: jax.Array, carries=None, train: bool = False):
     logits, _, _ = self._run(tokens, train)
