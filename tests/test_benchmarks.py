@@ -35,7 +35,8 @@ def _run(module: str, *args: str, env: dict | None = None) -> subprocess.Complet
 
 
 def _result(stdout: str, name: str) -> float:
-  match = re.search(rf"^RESULT {name} model=mlp ratio=([0-9.]+)$", stdout, re.MULTILINE)
+  match = re.search(rf"^RESULT {name} model=mlp ratio=([0-9.]+)( host_ratio=[0-9.]+)?$", stdout,
+                    re.MULTILINE)
   assert match, f"no 'RESULT {name} model=mlp ratio=...' line in:\n{stdout}"
   ratio = float(match.group(1))
   assert ratio > 0

@@ -96,15 +96,11 @@ def mlp_config(steps, **mesh):
   return c
 
 
-def test_an_mlp_with_batchnorm_has_the_one_device_curve_under_fsdp_and_a_2x4_mesh(tmp_path):
-  curves = {}
-  for name, mesh in {"one": dict(num_devices=1), **MESHES}.items():
-    c = mlp_config(100, **mesh)
-    launch_run.train(c, tmp_path / name)
-    curves[name] = train_losses(tmp_path / name)
-  for name in MESHES:
-    np.testing.assert_allclose(curves[name], curves["one"], rtol=1e-4, atol=1e-6,
-                               err_msg=name)
+def test_an_mlp_with_batchnorm_has_the_one_device_curve_under_fsdp_then_2_processes(tmp_path):
+  """Steps 1-50 under FSDP on 8 devices, 51-100 on 2 processes: the 1-device curve. (The
+  2 x 4 mesh with an MLP: benchmarks/scale_out.py; the pmap mode: tests/test_trainer.py.)"""
+  launch_run.train(mlp_config(100, num_devices=1), tmp_path / "one")
+  curves = {"one": train_losses(tmp_path / "one")}
   # Written under FSDP on 8 devices at step 50, continued by 2 processes x 4 devices
   # (launch.multiprocess: JAX's distributed runtime, coordinator on localhost) to step 100.
   moved = tmp_path / "moved"
