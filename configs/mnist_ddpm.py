@@ -2,10 +2,8 @@
 and 64 channels at 14x14 and 7x7, skip connections, a sinusoidal timestep embedding) predicts
 ε under the linear β schedule (T = 1000, 1e-4 .. 0.02); Adam 1e-3 with an EMA (0.999) of the
 parameters for sampling, batch 64, 10,000 steps (10.7 epochs). Samples by 50 DDIM steps (η = 0,
-Song et al. 2021) on the respaced schedule (x̂_0 clipped to [-1, 1]); judged by the FID (MNIST
-classifier) on dlcore's own MNIST classifier's penultimate features
-(`dlcore.evals.sample_quality`; SimpleCNN trained 2,000 steps, 0.9851 test accuracy) of 10,000
-samples.
+Song et al. 2021) on the respaced schedule (x̂_0 clipped to [-1, 1]); 10,000 samples judged by
+the same classifier as configs/mnist_dcgan.py (`dlcore.evals.sample_quality`).
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/mnist_ddpm.py --workdir runs/mnist_ddpm
