@@ -10,8 +10,9 @@ examples-proportional mixing with the limit K = 29,000 (all of Multi30k train, a
 of SST-2's 66,349 training phrases).
 Model: the Transformer encoder-decoder as configs/multi30k_transformer.py (3+3 post-LN layers,
 d_model 256, 8 heads, d_ff 512, dropout 0.1) with the source, target and output embeddings
-tied into one table (`model.share_embeddings`, as T5). Adam 5e-4 (β2 0.98), 1 epoch of warm-up
-then cosine, clip 1, batches of 128, 6 epochs, the best validation state restored.
+tied into one table (`model.share_embeddings`, as T5). Label smoothing 0.1, Adam 5e-4 (β2
+0.98), 1 epoch of warm-up then cosine, clip 1, batches of 128, 6 epochs, the best validation
+state restored.
 Each model is scored on both tasks: BLEU on test_2016_flickr (greedy decoding; lowercased word
 tokens as the other translation configs, sacreBLEU alongside) and SST-2 dev accuracy, an output
 counting as right when it is exactly the label word.

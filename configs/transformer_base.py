@@ -1,9 +1,9 @@
 """The Transformer at the paper's base size (ARC-22; Vaswani et al. 2017) on Multi30k de->en,
 for users with an accelerator: N = 6 encoder and 6 decoder layers, d_model 512, 8 heads
 (d_k = d_v = 64), d_ff 2048, post-LN, ReLU, sinusoidal positions, dropout 0.1 (44M
-parameters in the layers, 54M with vocabularies of 8,000 and 6,000); Adam (β2 0.98) 3e-4 with
-4,000 warm-up steps then cosine, batches of 128, 20 epochs. The tests trace it with
-`jax.eval_shape` only.
+parameters in the layers, 54M with vocabularies of 8,000 and 6,000); label smoothing 0.1,
+Adam (β2 0.98) 3e-4 with 4,000 warm-up steps then cosine, batches of 128, 20 epochs. The
+tests trace it with `jax.eval_shape` only.
 
 Command:  DLCORE_DATA_DIR=../shared/data python -m launch.train \
             --config configs/transformer_base.py --workdir runs/transformer_base

@@ -59,14 +59,26 @@ from dlcore.viz.attention import plot_attention
 LOADERS = {"multi30k": load_parallel, "text_to_text": load_text_to_text}
 
 
-def token_metrics(logits, targets) -> dict:
+def token_metrics(logits, targets, label_smoothing: float = 0.0) -> dict:
+  """Loss, token accuracy and perplexity over the non-padding targets (id 0 is padding).
+
+  With `label_smoothing` ls > 0 a 'smoothed_loss' is added: the cross-entropy against
+  (1 - ls) one_hot + ls / V, computed as (1 - ls) nll + ls (logsumexp - mean logit) without
+  forming the (B, T, V) targets. 'loss' and 'perplexity' stay the plain negative log-likelihood.
+  """
   logits = logits.astype(jnp.float32)
   weight = (targets != 0).astype(jnp.float32)
-  nll = jax.nn.logsumexp(logits, -1) - jnp.take_along_axis(logits, targets[..., None], -1)[..., 0]
+  lse = jax.nn.logsumexp(logits, -1)
+  nll = lse - jnp.take_along_axis(logits, targets[..., None], -1)[..., 0]
   correct = (jnp.argmax(logits, -1) == targets).astype(jnp.float32)
-  return {"loss": Average.from_values(nll, weight),
-          "accuracy": Average.from_values(correct, weight),
-          "perplexity": Perplexity.from_nll(nll, weight)}
+  metrics = {"loss": Average.from_values(nll, weight),
+             "accuracy": Average.from_values(correct, weight),
+             "perplexity": Perplexity.from_nll(nll, weight)}
+  if label_smoothing:
+    uniform = lse - logits.mean(-1)
+    metrics["smoothed_loss"] = Average.from_values(
+        (1.0 - label_smoothing) * nll + label_smoothing * uniform, weight)
+  return metrics
 
 
 def make_task(config) -> Task:
@@ -86,6 +98,9 @@ def make_task(config) -> Task:
                       len(data.tgt_vocab))
   tx, _ = build_optimizer(config.optimizer, settings.num_steps)
   eos, bos = data.tgt_vocab.eos_id, data.tgt_vocab.bos_id
+  label_smoothing = float(cfg_get(cfg_get(config, "loss", {}), "label_smoothing", 0.0))
+  if not 0.0 <= label_smoothing < 1.0:
+    raise ConfigError(f"loss.label_smoothing={label_smoothing}; it must be in [0, 1).")
 
   def init(rng):
     init_key, train_key = jax.random.split(rng)
@@ -96,8 +111,9 @@ def make_task(config) -> Task:
   def loss_fn(params, state, batch, rngs):
     logits = model.apply({"params": params}, batch["src"], batch["tgt_in"], train=True,
                          rngs={"dropout": rngs["dropout"]})
-    metrics = token_metrics(logits, batch["tgt_out"])
-    loss = metrics["loss"].total / jnp.maximum(metrics["loss"].count, 1.0)
+    metrics = token_metrics(logits, batch["tgt_out"], label_smoothing)
+    objective = metrics["smoothed_loss" if label_smoothing else "loss"]
+    loss = objective.total / jnp.maximum(objective.count, 1.0)
     return loss, {"metrics": {k: metrics[k] for k in ("loss", "accuracy")}}
 
   def eval_step(state, batch):

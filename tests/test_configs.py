@@ -81,7 +81,7 @@ def test_mlp_solves_xor(tmp_path):
 def test_mnist_configs_run_a_few_steps(name, data_dir, tmp_path):
   c = load(name)
   c.data.data_dir = str(data_dir)
-  c.data.num_train = 512
+  c.data.update(num_train=512, num_test=1000)
   c.train.update(dict(num_steps=3, log_every=1, eval_every=3, checkpoint_every=3,
                       progress=False))
   c.eval.batch_size = 1000
@@ -112,7 +112,7 @@ def test_mnist_configs_run_a_few_steps(name, data_dir, tmp_path):
     assert "mlp feature_maps: skipped: MLP has no convolution" in table
     assert (tmp_path / "resnet" / "inspect" / "feature_maps" / "00_conv1.png").is_file()
   else:
-    assert result["test"]["num_examples"] == 10000
+    assert result["test"]["num_examples"] == 1000  # data.num_test
 
 
 def test_project_variants_equal_the_standalone_configs():

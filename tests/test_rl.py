@@ -146,6 +146,28 @@ def test_categorical_log_prob_and_entropy():
 # ----------------------------------------------------------------------------- environments
 
 
+def test_actor_critic_initialisations():
+  """'orthogonal' (default): orthogonal hidden kernels of scale √2, zero biases, a 0.01-scale
+  policy head; 'lecun': LeCun-normal kernels and biases in [0, 0.05) (gymnax-blines)."""
+  from dlcore.models import build_model
+  obs = jnp.zeros((2, 16))
+  params = {}
+  for init in ("orthogonal", "lecun"):
+    model = build_model(dict(name="actor_critic", features=(32, 32), initialization=init), 3)
+    params[init] = model.init(jax.random.key(0), obs)["params"]
+  k = np.asarray(params["orthogonal"]["actor"]["dense_1"]["kernel"])
+  np.testing.assert_allclose(k.T @ k, 2.0 * np.eye(32), atol=1e-4)
+  assert not np.any(np.asarray(params["orthogonal"]["actor"]["dense_0"]["bias"]))
+  assert np.abs(np.asarray(params["orthogonal"]["policy"]["kernel"])).max() < 0.05
+  lecun = params["lecun"]
+  bias = np.asarray(lecun["critic"]["dense_0"]["bias"])
+  assert bias.min() >= 0.0 and 0.0 < bias.max() < 0.05
+  std = np.asarray(lecun["actor"]["dense_1"]["kernel"]).std()
+  assert 0.7 / np.sqrt(32) < std < 1.3 / np.sqrt(32)  # fan-in 32
+  with pytest.raises(ConfigError, match="model.initialization"):
+    build_model(dict(name="actor_critic", initialization="xavier"), 3)
+
+
 def test_unknown_environment_lists_the_valid_ones():
   with pytest.raises(ConfigError, match=r"Unknown environment 'CartPole-v9'.*CartPole-v1.*Valid"):
     make_env("CartPole-v9", 2)

@@ -133,3 +133,12 @@ def test_sharding_rules_place_arrays_and_reject_bad_rules():
     spec_for("w", (8,), mesh, ((r"w", ("tensor",)),), False, 0)
   with pytest.raises(ConfigError, match="mesh.model=3"):
     mesh_lib.make_mesh(8, model=3)
+
+
+def test_a_task_that_places_its_own_state_rejects_mesh_sharding_options():
+  import dataclasses
+  config = digits_config(num_steps=1)
+  config.mesh.update(num_devices=8, fsdp=True)
+  task = dataclasses.replace(make_task(config), state_sharding=lambda mesh, abstract: None)
+  with pytest.raises(ConfigError, match="Task.state_sharding.*mesh.fsdp"):
+    loop.initial_state(task)

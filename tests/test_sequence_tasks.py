@@ -137,6 +137,30 @@ def mt_config(data_dir, attention="bahdanau", **model):
   return c
 
 
+def test_label_smoothed_token_loss_matches_the_smoothed_cross_entropy():
+  from dlcore.losses.classification import softmax_cross_entropy
+  from experiments.translation import token_metrics
+  rng = np.random.default_rng(0)
+  logits = rng.normal(size=(3, 5, 11)).astype(np.float32) * 3
+  targets = rng.integers(1, 11, (3, 5)).astype(np.int32)
+  targets[0, 3:] = 0  # padding is left out of every average
+  m = token_metrics(logits, targets, label_smoothing=0.1)
+  keep = targets != 0
+  want = np.asarray(softmax_cross_entropy(logits, targets, label_smoothing=0.1))[keep].mean()
+  nll = np.asarray(softmax_cross_entropy(logits, targets))[keep].mean()
+  np.testing.assert_allclose(float(m["smoothed_loss"].compute()), want, rtol=1e-5)
+  np.testing.assert_allclose(float(m["loss"].compute()), nll, rtol=1e-5)  # reported: plain NLL
+  assert "smoothed_loss" not in token_metrics(logits, targets)
+
+
+def test_label_smoothing_out_of_range_is_a_config_error(data_dir):
+  from dlcore.errors import ConfigError
+  c = mt_config(data_dir)
+  c.loss.label_smoothing = 1.0
+  with pytest.raises(ConfigError, match="label_smoothing"):
+    make_task(c)
+
+
 @pytest.mark.slow
 def test_translation_decodes_scores_and_draws(data_dir, tmp_path):
   _, result = loop.run(make_task(mt_config(data_dir, "luong", attention_index="current")),

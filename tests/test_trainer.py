@@ -64,16 +64,21 @@ def test_eight_devices_equal_one_device(tmp_path):
 def test_pmap_mode_equals_one_device(tmp_path):
   """`mesh.mode='pmap'` on 8 devices (replicated state, lax.pmean of the gradients and of the
   BatchNorm statistics) gives the 1-device jit curve: 100 steps of an MLP with BatchNorm, train
-  losses to 1e-4 relative (dropout off: under pmap each device draws its own masks)."""
+  losses to 1e-4 relative (dropout off: under pmap each device draws its own masks), with the
+  training data on the device (the default) and with host batches."""
   curves = {}
-  for n, mode in ((1, "jit"), (8, "pmap")):
+  for n, mode, resident in ((1, "jit", "auto"), (8, "pmap", "auto"), (8, "pmap", "False")):
     c = digits_config(num_steps=100, log_every=10, checkpoint_every=100)
     c.model.update(batch_norm=True, dropout_rate=0.0)
     c.mesh.update(num_devices=n, mode=mode)
-    result = run.train(c, tmp_path / mode)
-    curves[mode] = [e["loss"] for e in events(tmp_path / mode, "train")]
-  assert len(curves["jit"]) == 10 and curves["jit"][-1] < 0.5 * curves["jit"][0]
-  np.testing.assert_allclose(curves["pmap"], curves["jit"], rtol=1e-4, atol=1e-6)
+    c.data.device_resident = resident
+    name = f"{mode}_{resident}"
+    result = run.train(c, tmp_path / name)
+    curves[name] = [e["loss"] for e in events(tmp_path / name, "train")]
+  one = curves["jit_auto"]
+  assert len(one) == 10 and one[-1] < 0.5 * one[0]
+  np.testing.assert_allclose(curves["pmap_auto"], one, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(curves["pmap_False"], one, rtol=1e-4, atol=1e-6)
   assert result["test"]["num_examples"] == 360
   c.mesh.mode = "vmap"
   with pytest.raises(ConfigError, match="mesh.mode"):

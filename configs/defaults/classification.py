@@ -4,7 +4,8 @@ experiments/classification.py): an MLP on MNIST read from IDX files in the data 
 Sections:
   name, experiment, seed
   data:           name, data_dir, seed, validation_size, normalize, flatten, one_hot, path,
-                  num_train (see `data_config` for the keys every dataset takes)
+                  num_train, num_test (prefixes of the splits; see `data_config` for the
+                  keys every dataset takes)
   model:          name='mlp', features, activation, dropout_rate, batch_norm
   loss:           name='cross_entropy', reduction, l1_penalty, l2_penalty
   metrics
@@ -42,7 +43,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.name = "classification"
   c.experiment = "classification"
   c.seed = 0
-  c.data = data_config("mnist", normalize="standardize", path="", num_train=0)
+  c.data = data_config("mnist", normalize="standardize", path="", num_train=0, num_test=0)
   c.model = D(dict(name="mlp", features=(256, 128), activation="relu", dropout_rate=0.0,
                    batch_norm=False))
   c.loss = D(dict(name="cross_entropy", reduction="mean", l1_penalty=0.0, l2_penalty=0.0))

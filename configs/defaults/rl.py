@@ -6,7 +6,8 @@ can be set from the command line (`--config.rl.clip_eps=0.1`).
 Sections:
   name, experiment, seed
   env:    name (a gymnax id or an ALE id; `dlcore.rl.env_names()`), num_envs, options (Atari)
-  model:  name ('actor_critic' or 'q_network'), features, activation, torso (mlp/minatar/nature)
+  model:  name ('actor_critic' or 'q_network'), features, activation, torso (mlp/minatar/nature),
+          initialization (orthogonal/lecun: dlcore/models/rl.py)
   rl:     algorithm (dqn/reinforce/a2c/ppo), total_timesteps (environment steps per agent),
           updates_per_step (update cycles per step of the loop), then the algorithm's own keys
   sweep:  learning_rate and gamma lists, seeds (empty: one agent)
@@ -23,9 +24,10 @@ from configs.defaults import D, family
 from dlcore.rl import DEFAULTS
 
 COMMON = dict(total_timesteps=500_000, updates_per_step=10)
-MODELS = {"dqn": dict(name="q_network", features=(120, 84), activation="relu", torso="mlp"),
+MODELS = {"dqn": dict(name="q_network", features=(120, 84), activation="relu", torso="mlp",
+                      initialization="orthogonal"),
           "ppo": dict(name="actor_critic", features=(64, 64), activation="tanh", torso="mlp",
-                      shared=False)}
+                      shared=False, initialization="orthogonal")}
 
 
 def get_config(algorithm: str = "ppo") -> ml_collections.ConfigDict:

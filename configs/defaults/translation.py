@@ -10,6 +10,8 @@ Sections:
              attention (none/bahdanau/luong), luong_score (dot/general), attention_index
              (prev: s_(i-1) as in the seed; current: s_i as in Luong et al.), attention_dim,
              readout_dim, dropout_rate
+  loss:      label_smoothing (the training objective only; the reported loss and
+             perplexity are the plain negative log-likelihood)
   optimizer: Adam, gradient norm clipped at 1 (BPTT, LAY-43)
   train:     batch_size, num_epochs / num_steps, log_every, eval_every, checkpoint_every, ...
   eval:      batch_size
@@ -31,6 +33,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.model = D(dict(name="seq2seq", embed_dim=256, hidden=256, dec_hidden=256,
                    attention="bahdanau", luong_score="general", attention_index="prev",
                    attention_dim=256, readout_dim=256, dropout_rate=0.3))
+  c.loss = D(dict(label_smoothing=0.0))
   c.optimizer = optimizer_config("adam", 1e-3, schedule="cosine", grad_clip_norm=1.0,
                                  weight_decay=0.0)
   return c

@@ -60,7 +60,8 @@ def read_split(folder: pathlib.Path, split: str) -> tuple[np.ndarray, np.ndarray
 
 @DATASETS.register("mnist")
 def build_mnist(data_config: Any) -> Dataset:
-  """MNIST/Fashion-MNIST; `num_train` > 0 keeps only that prefix of the training split."""
+  """MNIST/Fashion-MNIST; `num_train` > 0 (`num_test` > 0) keeps only that prefix of the
+  training (test) split: quick runs and tests."""
   folder = mnist_dir(data_config)
   if folder.exists() and not folder.is_dir():
     raise DataError(f"MNIST folder {folder} is a file, not a directory; set --config.data.path "
@@ -75,4 +76,7 @@ def build_mnist(data_config: Any) -> Dataset:
   num_train = int(cfg_get(data_config, "num_train", 0))
   if num_train > 0:
     train = (train[0][:num_train], train[1][:num_train])
+  num_test = int(cfg_get(data_config, "num_test", 0))
+  if num_test > 0:
+    test = (test[0][:num_test], test[1][:num_test])
   return make_dataset("mnist", "multiclass", NUM_CLASSES, train=train, test=test)

@@ -147,6 +147,9 @@ def initial_state(task: Task):
   abstract = jax.eval_shape(task.init, rng)
   mesh_config = task.config.get("mesh", None)
   if task.state_sharding is not None:
+    if sharding_lib.wants_sharding(mesh_config):
+      raise ConfigError("this task places its state itself (Task.state_sharding); remove "
+                        "mesh.fsdp / mesh.rules from the config, they would be ignored.")
     sharding = task.state_sharding(task.mesh, abstract)
   elif sharding_lib.wants_sharding(mesh_config):
     sharding = sharding_lib.state_shardings(task.mesh, abstract, mesh_config)
