@@ -11,7 +11,10 @@ Expected: the target is a mean greedy return ≥ 28 over 100 episodes (the gymna
           stopped at the
           plateau of about 11.4 (a policy that clears the first rows, then loses the ball): a
           shared Conv 16 3x3 + 64-64 torso (11.4 at 4M steps; XLA's CPU convolutions made it 6-13x
-          slower) and this config with 20M steps (11.5 at 10.6M steps, stopped).
+          slower) and this config with 20M steps (11.5 at 10.6M steps, stopped). Best so far,
+          gymnax-blines' whole recipe (`--config.model.initialization=lecun
+          --config.rl.gamma=0.999 --config.rl.anneal_lr=False --config.rl.clip_value=True`):
+          **26.47** (std 1.5, min 25, max 28) at 10M steps in 8 min 34 s, still short of 28.
 Time:     4 min 20 s on the idle 2-core CPU (about 40k env steps/s; seed 1); 12 min 38 s while
           the test suite shared it (seed 0).
 Curriculum: RL-9, RL-11.
