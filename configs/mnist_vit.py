@@ -24,7 +24,7 @@ def get_config() -> ml_collections.ConfigDict:
       random_crop_padding=0, horizontal_flip=False, max_shift=2))
   c.model = ml_collections.ConfigDict(dict(
       name="vit", image_size=28, patch_size=7, num_layers=4, num_heads=4, d_model=64, d_ff=256,
-      dropout_rate=0.0, pre_ln=True))
+      dropout_rate=0.0, pre_ln=True, remat=False))
   c.optimizer = optimizer_config("adamw", 1e-3, schedule="warmup_cosine", grad_clip_norm=1.0,
                                  weight_decay=0.05)
   c.optimizer.schedule.warmup_steps = 469

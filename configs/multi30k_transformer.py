@@ -28,7 +28,7 @@ def get_config() -> ml_collections.ConfigDict:
   c.name = "multi30k_transformer"
   c.model = D(dict(name="transformer", num_layers=3, num_heads=8, d_model=256, d_ff=512,
                    max_len=128, dropout_rate=0.1, positions="sinusoidal", pre_ln=False,
-                   activation="relu"))
+                   activation="relu", remat=False))
   c.loss.label_smoothing = 0.1
   c.optimizer = optimizer_config("adam", 5e-4, schedule="warmup_cosine", grad_clip_norm=1.0,
                                  weight_decay=0.0, b2=0.98)

@@ -35,7 +35,7 @@ def get_config() -> ml_collections.ConfigDict:
   base.data.update(vocab_file=f"{PRETRAINED}/vocab.json", prepend_cls=True, max_length=48,
                    truncate=True, buckets=(16, 32, 48))
   base.model = D(dict(name="bert_classifier", num_layers=4, num_heads=4, d_model=128, d_ff=0,
-                      max_len=48, dropout_rate=0.1))
+                      max_len=48, dropout_rate=0.1, remat=False))
   base.optimizer = optimizer_config("adamw", 1e-4, schedule="warmup_cosine", grad_clip_norm=1.0,
                                     weight_decay=0.01)
   base.optimizer.schedule.warmup_steps = 300

@@ -135,6 +135,42 @@ def test_sharding_rules_place_arrays_and_reject_bad_rules():
     mesh_lib.make_mesh(8, model=3)
 
 
+def test_logical_axis_rules_give_the_megatron_layout_and_shard_named_dimensions():
+  """logical_rules over the layers' logical axis names: ('heads', 'model'), ('mlp', 'model')
+  places a GPT's arrays as the Megatron table written out by hand (below); ('vocab', 'model')
+  splits the embedding rows; an unknown logical name is one ConfigError that lists them."""
+  import ml_collections
+  import jax.numpy as jnp
+  from dlcore.models import build_model
+  from dlcore.nn.logical_axes import TENSOR_PARALLEL
+  from dlcore.train.sharding import state_shardings
+  assert {axis for _, axis in TENSOR_PARALLEL} == {mesh_lib.MODEL_AXIS}
+  by_hand = {"attention/query/kernel": P(None, "model", None),
+             "attention/key/bias": P("model", None), "attention/out/kernel": P("model", None, None),
+             "attention/out/bias": P(None), "ffn/dense_1/kernel": P(None, "model"),
+             "ffn/dense_1/bias": P("model"), "ffn/dense_2/kernel": P("model", None),
+             "embed/embedding": P(None, None)}
+  gpt = build_model(dict(name="gpt", vocab_size=12, num_layers=1, num_heads=4, d_model=16,
+                         max_len=8), 12)
+  params = jax.eval_shape(gpt.init, jax.random.key(0), jnp.zeros((1, 8), jnp.int32))
+  mesh = mesh_lib.make_mesh(8, model=4)
+
+  def specs(**mesh_config):
+    out = state_shardings(mesh, params, ml_collections.ConfigDict(mesh_config))
+    flat = jax.tree_util.tree_flatten_with_path(out)[0]
+    return {"/".join(str(getattr(k, "key", k)) for k in path): s.spec for path, s in flat}
+
+  logical = specs(logical_rules=TENSOR_PARALLEL)
+  assert logical == specs(rules="tensor_parallel")
+  for suffix, spec in by_hand.items():
+    assert [v for k, v in logical.items() if k.endswith(suffix)] == [spec], suffix
+  vocab = specs(logical_rules=(("vocab", "model"),))
+  assert vocab["params/embedder/embed/embedding"] == P("model", None)
+  assert vocab["params/block_0/ffn/dense_1/kernel"] == P(None, None)
+  with pytest.raises(ConfigError, match="logical names: embed, heads"):
+    specs(logical_rules=(("hidden", "model"),))
+
+
 def test_a_task_that_places_its_own_state_rejects_mesh_sharding_options():
   import dataclasses
   config = digits_config(num_steps=1)

@@ -24,8 +24,12 @@ what differs, so no config repeats another's body.
 import ml_collections
 
 D = ml_collections.ConfigDict
+# peak_tflops (per device, 0: known accelerators' table) and profile_steps/profile_start (a
+# jax.profiler trace): dlcore.train.throughput.
+PROFILING_KEYS = dict(peak_tflops=0.0, profile_steps=0, profile_start=-1)
 TRAIN_KEYS = dict(batch_size=64, num_epochs=0, num_steps=0, log_every=100, eval_every=0,
-                  checkpoint_every=500, max_checkpoints=1, progress=True, overwrite=False)
+                  checkpoint_every=500, max_checkpoints=1, progress=True, overwrite=False,
+                  **PROFILING_KEYS)
 
 
 def family(experiment: str, **sections) -> ml_collections.ConfigDict:
@@ -41,7 +45,7 @@ def family(experiment: str, **sections) -> ml_collections.ConfigDict:
   c.early_stopping = D(dict(metric=metric, mode=mode, patience=0, min_delta=0.0,
                             restore_best=restore))
   c.mesh = D(dict(num_devices=0, mode="jit", model=1, fsdp=False, fsdp_min_size=1024,
-                  rules=""))
+                  rules="", logical_rules=""))
   return c
 
 

@@ -11,14 +11,16 @@ Sections:
   metrics
   optimizer:      dlcore.optim.optimizer_config('adam', 2e-3, schedule='cosine')
   train:          batch_size, num_epochs, num_steps, log_every, eval_every, checkpoint_every,
-                  max_checkpoints, progress, overwrite
+                  max_checkpoints, progress, overwrite, peak_tflops, profile_steps,
+                  profile_start (throughput and profiler: dlcore.train.throughput)
   eval:           split, test_split, batch_size, reports
   early_stopping: metric, mode, patience, min_delta, restore_best (patience 0: no stopping,
                   the best state is still tracked)
   mesh:           num_devices (0: all), mode ('jit' over the mesh, or the 'pmap' compatibility
                   mode), model (size of a model axis: a 2-D data x model mesh), fsdp,
                   fsdp_min_size, rules ('tensor_parallel', or ((regex, spec), ...) in a config
-                  file): the state's sharding (dlcore.train.sharding)
+                  file), logical_rules ((('heads', 'model'), ...) over the layers' logical axis
+                  names, dlcore.nn.logical_axes): the state's sharding (dlcore.train.sharding)
 
 Values are the most common ones of the configs. `get_plain_config()` is the same without the
 optional keys (no early_stopping section, no eval.reports, no loss penalties).
@@ -26,6 +28,7 @@ optional keys (no early_stopping section, no eval.reports, no loss penalties).
 
 import ml_collections
 
+from configs.defaults import PROFILING_KEYS
 from dlcore.optim import optimizer_config
 
 D = ml_collections.ConfigDict
@@ -50,12 +53,13 @@ def get_config() -> ml_collections.ConfigDict:
   c.metrics = ("accuracy",)
   c.optimizer = optimizer_config("adam", 2e-3, schedule="cosine")
   c.train = D(dict(batch_size=128, num_epochs=15, num_steps=0, log_every=100, eval_every=0,
-                   checkpoint_every=0, max_checkpoints=3, progress=True, overwrite=False))
+                   checkpoint_every=0, max_checkpoints=3, progress=True, overwrite=False,
+                   **PROFILING_KEYS))
   c.eval = D(dict(split="test", test_split="test", batch_size=1000, reports=("per_class",)))
   c.early_stopping = D(dict(metric="loss", mode="min", patience=0, min_delta=0.0,
                             restore_best=False))
   c.mesh = D(dict(num_devices=0, mode="jit", model=1, fsdp=False, fsdp_min_size=1024,
-                  rules=""))
+                  rules="", logical_rules=""))
   return c
 
 

@@ -5,6 +5,8 @@ Sections: every section of the base config (by default configs.defaults.classifi
   title:           the heading of comparison.md
   base_experiment: the experiment each variant runs (the base config's `experiment`)
   variants:        {variant name: nested overrides of the base config} (empty here)
+  parallel:        how many variants train at once, each in its own process (1: one after the
+                   other in this process; e.g. --config.parallel=4)
 Optional keys a comparison may add: report_train_split, report_per_class, weight_histograms.
 """
 
@@ -20,4 +22,5 @@ def get_config(base: ml_collections.ConfigDict | None = None) -> ml_collections.
   c.base_experiment = c.experiment
   c.experiment = "comparison"
   c.variants = ml_collections.ConfigDict()
+  c.parallel = 1
   return c

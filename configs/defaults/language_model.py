@@ -47,7 +47,7 @@ def use_gpt(c: ml_collections.ConfigDict, context: int, eval_every: int = 500,
   of the last layer over 40 tokens."""
   c.model = D(dict(name="gpt", num_layers=4, num_heads=4, d_model=128, d_ff=0, max_len=context,
                    dropout_rate=0.0, positions="learned", pre_ln=True, activation="gelu",
-                   tie_embeddings=True, dtype="float32"))
+                   tie_embeddings=True, dtype="float32", remat=False))
   c.model.update(model)
   c.data.update(seq_len=context, shuffle=True)
   c.optimizer = optimizer_config("adamw", 1e-3, schedule="warmup_cosine", grad_clip_norm=1.0,

@@ -28,7 +28,7 @@ def get_config() -> ml_collections.ConfigDict:
                   min_freq=2, max_vocab=8000, max_len=48, mask_rate=0.15, valid_fraction=0.01,
                   shuffle_seed=0))
   c.model = D(dict(name="bert", num_layers=4, num_heads=4, d_model=128, d_ff=0, max_len=48,
-                   dropout_rate=0.1))
+                   dropout_rate=0.1, remat=False))
   c.optimizer = optimizer_config("adamw", 1e-3, schedule="warmup_cosine", grad_clip_norm=1.0,
                                  weight_decay=0.01, b2=0.98)
   c.optimizer.schedule.warmup_steps = 300

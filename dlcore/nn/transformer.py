@@ -119,6 +119,7 @@ class Residual(nn.Module):
 class EncoderLayer(nn.Module):
   """LAY-36: self-attention + FFN, each a residual sublayer. With a causal mask (and a cache
   while decoding) it is the decoder-only (GPT) block."""
+  static_argnums = (3, 5)  # `train`, `return_weights` (0 is self), for `nn.remat`
   num_heads: int
   d_ff: int
   dropout_rate: float = 0.1
@@ -138,6 +139,7 @@ class EncoderLayer(nn.Module):
 class DecoderLayer(nn.Module):
   """LAY-37: causal self-attention, cross-attention over the encoder states (queries from the
   decoder, keys and values from the encoder, LAY-33), then the FFN."""
+  static_argnums = (5, 7)  # `train`, `return_weights`
   num_heads: int
   d_ff: int
   dropout_rate: float = 0.1
@@ -157,6 +159,15 @@ class DecoderLayer(nn.Module):
                                      name="cross_block")(
         x, lambda h: _split(cross_attend(h, memory, memory_mask, None, return_weights)), train)
     return _ffn_sublayer(self, x, train), (self_weights, cross_weights, cache)
+
+
+def layer_class(cls: type, remat: bool) -> type:
+  """`cls` (EncoderLayer or DecoderLayer), or with `remat` its `nn.remat` version: the block's
+  activations are not kept for the backward pass but recomputed from its input
+  (`jax.checkpoint` per block), trading about one more forward pass for activation memory
+  that no longer grows with the number of layers. Parameters and results are unchanged. Call
+  the layers with every argument positional (`nn.remat` marks `train` by position)."""
+  return nn.remat(cls, static_argnums=cls.static_argnums) if remat else cls
 
 
 def _ffn_sublayer(layer, x, train: bool):

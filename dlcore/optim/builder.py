@@ -14,13 +14,16 @@ Config keys (all but `name` optional, read with `.get`)::
   freeze: tuple[str, ...]   # regexes on 'Dense_0/kernel'-style paths whose params never change
   layer_decay: float        # layer-wise lr decay: layer i of L learns at lr·d^(L−i) (1 = off)
   ema_decay: float          # keep θ̄ ← d θ̄ + (1 − d) θ in the optimizer state (0 = off)
+  loss_scale: str           # 'none' | 'dynamic' (float16 training; dlcore/optim/loss_scale.py)
+  loss_scale_init: float    # the first loss scale S (2^15)
+  loss_scale_period: int    # finite steps in a row before S doubles (2000)
   schedule: ConfigDict(name=..., see dlcore/optim/schedules.py)
 
 Order of the chain: L2 → clip by value → clip by norm → optimizer (with the schedule), wrapped
 in `freeze` (multi_transform), then the layer-wise lr scaling (`layer_decay`), then the
 parameter EMA (`param_ema`, last: it sees the final
 update), all wrapped in `MultiSteps` (so clipping sees the mean gradient and θ̄ moves once per
-real update).
+real update), and outermost the dynamic loss scale (it unscales the gradients first).
 
 Values are range-checked first (`check_optimizer_config`): e.g. a learning_rate that is <= 0
 or NaN, or a negative schedule.warmup_steps, is one `ConfigError` naming the key and its range.
@@ -42,6 +45,7 @@ from dlcore.optim.ema import param_ema
 from dlcore.optim.freeze import freeze
 from dlcore.optim.layer_decay import layer_decay
 from dlcore.optim.l2 import decay_mask, l2_coupled
+from dlcore.optim.loss_scale import with_loss_scale
 from dlcore.optim.registries import OPTIMIZERS, SCHEDULES
 
 
@@ -160,4 +164,7 @@ def build_optimizer(opt_cfg, total_steps: int) -> tuple[optax.GradientTransforma
     tx = optax.chain(tx, param_ema(ema_decay))
   if k > 1:
     tx = optax.MultiSteps(tx, every_k_schedule=k).gradient_transformation()
+  tx = with_loss_scale(tx, str(cfg_get(opt_cfg, "loss_scale", "none")),
+                       float(cfg_get(opt_cfg, "loss_scale_init", 2.0 ** 15)),
+                       int(cfg_get(opt_cfg, "loss_scale_period", 2000)))
   return tx, schedule

@@ -23,7 +23,8 @@ def optimizer_config(name: str, learning_rate: float, schedule: str = "constant"
       name=name, learning_rate=float(learning_rate), momentum=0.9, b1=0.9, b2=0.999, eps=1e-8,
       weight_decay=1e-4, weight_decay_mask="no_bias", decay=0.9, eps_in_sqrt=False,
       initial_accumulator_value=0.0, l2_coupled=0.0, l2_num_examples=1, grad_clip_value=0.0,
-      grad_clip_norm=0.0, accumulate_steps=1, freeze=(), layer_decay=1.0, ema_decay=0.0))
+      grad_clip_norm=0.0, accumulate_steps=1, freeze=(), layer_decay=1.0, ema_decay=0.0,
+      loss_scale="none", loss_scale_init=2.0 ** 15, loss_scale_period=2000))
   c.schedule = ml_collections.ConfigDict(dict(
       name=schedule, warmup_steps=0, decay_steps=1000, decay_rate=config_dict.placeholder(float),
       staircase=False, alpha=0.0, base_lr=config_dict.placeholder(float), step_size=2000))

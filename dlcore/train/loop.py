@@ -7,7 +7,9 @@
 2. step: the next prefetched batch (or None for tasks that make their data in the step) ->
    jitted `train_step(state, batch, *step_args)`;
 3. every `log_every` steps: fetch the metrics, stop with an error on a NaN/Inf step (after
-   saving the last good state), log to metrics.jsonl / TensorBoard / console;
+   saving the last good state), log to metrics.jsonl / TensorBoard / console, with the
+   throughput (examples/s, tokens/s, FLOP/s, MFU: `dlcore.train.throughput`; an optional
+   profiler trace of a few steps);
 4. evaluators due at this step (`config.evals`); early stopping on one of them, best state;
 5. every `checkpoint_every` steps, on SIGTERM/SIGINT, and at the end: checkpoint;
 6. the evaluators that run at the end, on the final state (the best one when early stopping
@@ -41,9 +43,10 @@ from dlcore.train.assets import check_assets, write_assets
 from dlcore.train.checkpoint import Checkpointer
 from dlcore.train.early_stopping import EarlyStopping
 from dlcore.train.metric_logger import MetricLogger, read_metrics
-from dlcore.train.signals import stop_on_signals
+from dlcore.train.signals import agreed_stop, stop_on_signals
 from dlcore.train.step import compile_pmap_train_step, compile_train_step
 from dlcore.train.task import Task
+from dlcore.train.throughput import LOGGED as THROUGHPUT, ProfileWindow, Throughput
 from dlcore.train.warm_start import WHICH, warm_start
 from dlcore.viz.curves import plot_curves
 
@@ -262,7 +265,8 @@ def _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt, l
     step_fn, data = resident_lib.gather_step(step_fn), IndexBatches(data)
     args = (resident_lib.put_arrays(resident, mesh),) + args
     console.print(resident_lib.describe(resident))
-  if mesh_lib.mesh_mode(task.config.get("mesh")) == "pmap":
+  pmap = mesh_lib.mesh_mode(task.config.get("mesh")) == "pmap"
+  if pmap:
     if task.state_sharding is not None or sharding_lib.wants_sharding(task.config.get("mesh")):
       raise ConfigError("config.mesh.mode='pmap' replicates the state; this run shards it "
                         "(config.mesh.fsdp / config.mesh.rules, or the task's own sharding). "
@@ -296,18 +300,25 @@ def _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt, l
           f"start afresh.")
 
   inflight = max_inflight_steps(mesh)
+  throughput = Throughput(task.config, mesh.devices.size)
+  profile = ProfileWindow(task.config, workdir, step, console)
   status, pending, t_last, s_last = "finished", [], time.time(), step
   converged = False
   try:
     with stop_on_signals() as stop, _progress(console, settings.progress) as progress:
       bar = progress.add_task("train", total=settings.num_steps, completed=step, rate="")
       while step < settings.num_steps and not stopped_early and not converged:
-        state, metrics = train_step(state, None if batches is None else next(batches),
-                                    *step_args)
+        profile.before(step)
+        batch = None if batches is None else next(batches)
+        state, metrics = train_step(state, batch, *step_args)
+        if not throughput.measured:  # the compiled step is cached: no second compilation
+          throughput.measure(train_step, state, batch, *step_args, pmap=pmap)
+        del batch
         pending.append(metrics)
         if len(pending) > inflight:  # bound the asynchronous dispatch queue
           jax.block_until_ready(pending[-inflight - 1])
         step += 1
+        profile.after(step, state)
         progress.update(bar, completed=step)
         if step % settings.log_every == 0 or step == settings.num_steps:
           values = compute(merge_all(pending))
@@ -315,6 +326,7 @@ def _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt, l
           check_finite(state)
           now = time.time()
           values["steps_per_sec"] = (step - s_last) / max(now - t_last, 1e-9)
+          values.update(throughput.rates(values["steps_per_sec"]))
           t_last, s_last = now, step
           progress.update(bar, rate=f"{values['steps_per_sec']:.1f} steps/s")
           values.pop("num_examples", None)
@@ -336,7 +348,7 @@ def _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt, l
         if (ckpt.should_save(step) or step == settings.num_steps or stopped_early
             or converged):
           save(state, stopped_early)
-        if stop.requested:
+        if agreed_stop(stop, step % settings.log_every == 0 or step == settings.num_steps):
           save(state)
           status = "interrupted"
           console.print(f"{stop.signal_name} received: saved checkpoint at step {step}; rerun "
@@ -344,6 +356,7 @@ def _train(task, settings, workdir, console, state, sharding, ckpt, best_ckpt, l
           break
     check_finite(state)
   finally:
+    profile.stop(state)
     if batches is not None:
       batches.close()
     ckpt.wait()
@@ -381,7 +394,8 @@ def final_evaluations(task: Task, state, step: int, logger: MetricLogger | None,
   return events
 
 
-_NOT_PLOTTED = {"step", "split", "time", "elapsed", "num_examples", "steps_per_sec"}
+_NOT_PLOTTED = {"step", "split", "time", "elapsed", "num_examples", "steps_per_sec",
+                *THROUGHPUT}
 
 
 def _reported(events: list[dict]) -> list[str]:

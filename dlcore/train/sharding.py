@@ -18,10 +18,16 @@ Keys of `config.mesh` (all optional):
                  (ZeRO-3 / FSDP: each device holds 1/n of the parameters and optimizer state;
                  XLA gathers a layer's weights where it is used).
   fsdp_min_size: smaller arrays stay replicated (default 1024 elements).
+  logical_rules: ((logical name, mesh axis or None), ...) over the logical axis names of the
+                 layers (`dlcore.nn.logical_axes`: 'embed', 'heads', 'mlp', 'vocab', ...),
+                 turned into path rules that come after `rules`; 'tensor_parallel' is
+                 `TENSOR_PARALLEL` = (('heads', 'model'), ('mlp', 'model')).
 
-`TENSOR_PARALLEL_RULES` split a Transformer block Megatron-style over `model`: the heads of the
-query/key/value projections ([d_model, heads, d_k]) and of the output projection ([heads, d_k,
-d_model]), the hidden units of the FFN (dense_1 [d_model, d_ff], dense_2 [d_ff, d_model]).
+`rules='tensor_parallel'` (`TENSOR_PARALLEL_RULES`) is the same as
+`logical_rules='tensor_parallel'`: a Transformer block split Megatron-style over `model`, the
+heads of the query/key/value projections ([d_model, heads, d_k]) and of the output projection
+([heads, d_k, d_model]), the hidden units of the FFN (dense_1 [d_model, d_ff], dense_2 [d_ff,
+d_model]).
 """
 
 from __future__ import annotations
@@ -34,23 +40,47 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from dlcore.errors import ConfigError
+from dlcore.nn.logical_axes import LOGICAL_AXES, NAMES, TENSOR_PARALLEL
 from dlcore.optim.freeze import param_path
-from dlcore.train.mesh import DATA_AXIS, MODEL_AXIS
+from dlcore.train.mesh import DATA_AXIS
 
-TENSOR_PARALLEL_RULES = (
-    (r"attention/(query|key|value)/kernel$", (None, MODEL_AXIS, None)),
-    (r"attention/(query|key|value)/bias$", (MODEL_AXIS, None)),
-    (r"attention/out/kernel$", (MODEL_AXIS, None, None)),
-    (r"ffn/dense_1/kernel$", (None, MODEL_AXIS)),
-    (r"ffn/dense_1/bias$", (MODEL_AXIS,)),
-    (r"ffn/dense_2/kernel$", (MODEL_AXIS, None)),
-)
+PRESETS = ("tensor_parallel", "tp")
+
+
+def logical_to_path_rules(mapping: dict[str, str | None]) -> tuple:
+  """((regex, spec), ...) of every entry of `LOGICAL_AXES`, each logical name replaced by its
+  mesh axis in `mapping` (None where it has none)."""
+  return tuple((re.compile(pattern), tuple(mapping.get(n) for n in names))
+               for pattern, names in LOGICAL_AXES)
+
+
+TENSOR_PARALLEL_RULES = logical_to_path_rules(dict(TENSOR_PARALLEL))
+
+
+def _logical_mapping(mesh_config) -> dict[str, str | None]:
+  """{logical name: mesh axis} from `mesh.logical_rules` (and `rules='tensor_parallel'`)."""
+  given = mesh_config.get("logical_rules", ()) if mesh_config is not None else ()
+  rules = mesh_config.get("rules", ()) if mesh_config is not None else ()
+  mapping = dict(TENSOR_PARALLEL) if rules in PRESETS else {}
+  if given in PRESETS:
+    return {**mapping, **dict(TENSOR_PARALLEL)}
+  if isinstance(given, str) and given:
+    raise ConfigError(f"config.mesh.logical_rules={given!r} is unknown; give ((logical name, "
+                      f"mesh axis), ...) or 'tensor_parallel'.")
+  for rule in given or ():
+    if len(rule) != 2 or rule[0] not in NAMES:
+      raise ConfigError(f"config.mesh.logical_rules entry {tuple(rule)!r} must be (logical "
+                        f"name, mesh axis or None); logical names: {', '.join(NAMES)}.")
+    mapping[rule[0]] = None if rule[1] in (None, "", "None") else str(rule[1])
+  return mapping
 
 
 def _rules(mesh_config) -> tuple:
   rules = mesh_config.get("rules", ()) if mesh_config is not None else ()
-  if rules in ("tensor_parallel", "tp"):
-    return TENSOR_PARALLEL_RULES
+  mapping = _logical_mapping(mesh_config)
+  logical = logical_to_path_rules(mapping) if any(mapping.values()) else ()
+  if rules in PRESETS:
+    return logical
   if isinstance(rules, str) and rules:
     raise ConfigError(f"config.mesh.rules={rules!r} is unknown; give ((regex, spec), ...) or "
                       f"'tensor_parallel'.")
@@ -64,13 +94,14 @@ def _rules(mesh_config) -> tuple:
                                                 for a in spec)))
     except re.error as e:
       raise ConfigError(f"config.mesh.rules regex {pattern!r} does not compile: {e}.") from None
-  return tuple(out)
+  return tuple(out) + logical
 
 
 def wants_sharding(mesh_config) -> bool:
   """Whether `config.mesh` asks for anything but a replicated state."""
   return mesh_config is not None and bool(mesh_config.get("fsdp", False) or
-                                          mesh_config.get("rules", ()))
+                                          mesh_config.get("rules", ()) or
+                                          mesh_config.get("logical_rules", ()))
 
 
 def spec_for(path: str, shape: Sequence[int], mesh: Mesh, rules: Sequence, fsdp: bool,

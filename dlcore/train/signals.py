@@ -1,10 +1,19 @@
-"""SIGTERM / SIGINT: finish the current step, save a checkpoint, exit cleanly."""
+"""SIGTERM / SIGINT: finish the current step, save a checkpoint, exit cleanly.
+
+In a run of several processes the signal reaches each host at a slightly different moment, but
+the checkpoint save is collective: `agreed_stop` makes every process stop at the same step, the
+first log step at which any of them has the signal (a process that stopped alone would wait in
+the save for the others, which wait in the next step's collectives).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import signal
 import threading
+
+import jax
+import numpy as np
 
 
 class StopRequest:
@@ -35,3 +44,17 @@ def stop_on_signals(signals=(signal.SIGTERM, signal.SIGINT)):
   finally:
     for s, h in previous.items():
       signal.signal(s, h)
+
+
+def agreed_stop(request: StopRequest, at_log_step: bool) -> bool:
+  """Whether to stop now: the signal of this process (one process), or at a log step whether
+  any process has one (several processes; module docstring)."""
+  if jax.process_count() == 1:
+    return request.requested
+  if not at_log_step:
+    return False
+  from jax.experimental import multihost_utils
+  votes = multihost_utils.process_allgather(np.int32(request.requested))
+  if np.max(votes) and not request.requested:
+    request.signal_name = "SIGTERM (on another process)"
+  return bool(np.max(votes))

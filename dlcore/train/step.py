@@ -17,7 +17,9 @@ steps D, then G against the new D). An optional ``collect(state, batch, rngs, *a
 (state, batch, metrics)`` runs first: it generates the step's data inside the jitted step (RL
 rollouts under `lax.scan`), so the batch may be None. One guard covers the whole step: when any
 loss, gradient or update is NaN/Inf, the step keeps the old state, records the step in
-`nonfinite_step` and skips every later update.
+`nonfinite_step` and skips every later update. With a dynamic loss scale in the part's
+optimizer (float16 training, `dlcore.optim.loss_scale`) the step differentiates S·loss, and an
+overflowing gradient is a skipped step that halves S, not a NaN/Inf step.
 
 Two compilations of the same step: `compile_train_step` (jit over the mesh, the default: global
 arrays, XLA places the collectives) and `compile_pmap_train_step` (`config.mesh.mode='pmap'`,
@@ -43,6 +45,7 @@ from jax.sharding import Mesh
 from dlcore.errors import ConfigError
 from dlcore.metrics import Average, PackedAverages
 from dlcore.nn.mapped_axis import current_mapped_axis, mapped_axis
+from dlcore.optim.loss_scale import loss_scale_of
 from dlcore.train import mesh as mesh_lib
 from dlcore.train.state import MODEL, TrainState
 
@@ -79,6 +82,23 @@ def _named(metrics: Mapping[str, Any], part: str, prefix: bool) -> dict[str, Any
   return {f"{part}/{k}" if prefix else k: v for k, v in metrics.items()}
 
 
+def _value_and_grad(loss_fn: LossFn, scale: jax.Array | None) -> Callable:
+  """value_and_grad of `loss_fn`; with a loss scale S, the gradients are those of S·loss (the
+  optimizer's `dynamic_loss_scale` divides them by S) and the loss is returned unscaled."""
+  if scale is None:
+    return jax.value_and_grad(loss_fn, has_aux=True)
+
+  def scaled(*a):
+    loss, aux = loss_fn(*a)
+    return loss.astype(jnp.float32) * scale, (loss, aux)
+
+  def fn(*a):
+    (_, (loss, aux)), grads = jax.value_and_grad(scaled, has_aux=True)(*a)
+    return (loss, aux), grads
+
+  return fn
+
+
 def make_train_step(losses: LossFn | Mapping[str, LossFn], *, collect: Callable | None = None,
                     streams: Sequence[str] = DEFAULT_STREAMS) -> Callable:
   """The un-jitted pure step `train_step(state, batch, *args) -> (state, PackedAverages)`.
@@ -103,21 +123,27 @@ def make_train_step(losses: LossFn | Mapping[str, LossFn], *, collect: Callable 
     one = jnp.ones((), jnp.float32)
     for name, loss_fn in losses.items():
       part = new.part(name)
-      grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-      (loss, aux), grads = grad_fn(part.params, new, batch, rngs, *args)
+      scale = loss_scale_of(part.opt_state)
+      (loss, aux), grads = _value_and_grad(loss_fn, scale)(part.params, new, batch, rngs, *args)
       if axis is not None:
         grads = jax.lax.pmean(grads, axis)
       updates, opt_state = part.tx.update(grads, part.opt_state, part.params)
-      grad_norm = global_norm(grads)
-      finite = finite & jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(
-          global_norm(updates))
+      grad_norm = global_norm(grads) / (1.0 if scale is None else scale)
+      finite = finite & jnp.isfinite(loss) & jnp.isfinite(global_norm(updates))
+      part_metrics = dict(aux["metrics"])
+      if scale is None:  # with a loss scale an overflowing gradient is a skipped step
+        finite = finite & jnp.isfinite(grad_norm)
+        part_metrics["grad_norm"] = Average(grad_norm, one)
+      else:
+        ok = jnp.isfinite(grad_norm)
+        part_metrics["grad_norm"] = Average(jnp.where(ok, grad_norm, 0.0), ok.astype(one.dtype))
+        part_metrics["loss_scale"] = Average(scale, one)
       new = new.replace_part(name, params=optax.apply_updates(part.params, updates),
                              opt_state=opt_state,
                              model_state=aux.get("model_state", part.model_state))
       if "extra" in aux:
         new = new.replace(extra=aux["extra"])
-      metrics.update(_named({**aux["metrics"], "grad_norm": Average(grad_norm, one)}, name,
-                            prefix))
+      metrics.update(_named(part_metrics, name, prefix))
     if axis is not None:  # one verdict for every device
       finite = jax.lax.pmin(finite.astype(jnp.int32), axis) > 0
     kept = keep_if_finite(finite, (new.parts, new.extra), (state.parts, state.extra))

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from dlcore.models import MODELS
 from dlcore.models.transformer import check_transformer_fields
 from dlcore.nn.multi_head_attention import padding_mask
-from dlcore.nn.transformer import EncoderLayer, check_length
+from dlcore.nn.transformer import EncoderLayer, check_length, layer_class
 
 
 class BertEncoder(nn.Module):
@@ -34,6 +34,7 @@ class BertEncoder(nn.Module):
   dropout_rate: float = 0.1
   num_segments: int = 2
   pad_id: int = 0
+  remat: bool = False  # recompute each layer's activations in the backward pass (layer_class)
 
   def setup(self):
     init = nn.initializers.normal(0.02)
@@ -44,9 +45,9 @@ class BertEncoder(nn.Module):
     self.position_table = self.param("position_table", init, (self.max_len, self.d_model))
     self.embed_norm = nn.LayerNorm(epsilon=1e-12, name="embed_norm")
     self.drop = nn.Dropout(self.dropout_rate)
-    self.layers = [EncoderLayer(self.num_heads, self.d_ff or 4 * self.d_model,
-                                self.dropout_rate, False, "gelu", name=f"layer_{i}")
-                   for i in range(self.num_layers)]
+    layer = layer_class(EncoderLayer, self.remat)
+    self.layers = [layer(self.num_heads, self.d_ff or 4 * self.d_model, self.dropout_rate, False,
+                         "gelu", name=f"layer_{i}") for i in range(self.num_layers)]
     self.pooler = nn.Dense(self.d_model, name="pooler")
 
   def __call__(self, tokens, segments=None, train: bool = False, return_weights: bool = False):
@@ -78,6 +79,7 @@ class BertFields(nn.Module):
   d_ff: int = 0
   max_len: int = 128
   dropout_rate: float = 0.1
+  remat: bool = False
 
   @classmethod
   def check_fields(cls, fields: dict) -> None:
@@ -85,7 +87,8 @@ class BertFields(nn.Module):
 
   def bert(self) -> BertEncoder:
     return BertEncoder(self.vocab_size, self.num_layers, self.num_heads, self.d_model,
-                       self.d_ff, self.max_len, self.dropout_rate, name="bert")
+                       self.d_ff, self.max_len, self.dropout_rate, remat=self.remat,
+                       name="bert")
 
 
 @MODELS.register("bert")

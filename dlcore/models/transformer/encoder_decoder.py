@@ -28,7 +28,7 @@ from dlcore.errors import ConfigError
 from dlcore.models import MODELS
 from dlcore.models.transformer import check_transformer_fields
 from dlcore.nn.multi_head_attention import KVCache, causal_mask, padding_mask
-from dlcore.nn.transformer import DecoderLayer, Embedder, EncoderLayer
+from dlcore.nn.transformer import DecoderLayer, Embedder, EncoderLayer, layer_class
 
 
 @MODELS.register("transformer")
@@ -46,6 +46,7 @@ class Transformer(nn.Module):
   activation: str = "relu"
   pad_id: int = 0
   share_embeddings: bool = False  # one table for source, target and output (T5; one vocabulary)
+  remat: bool = False  # recompute each layer's activations in the backward pass (layer_class)
 
   attention = "multi_head"  # the trainer draws heatmaps of models with attention
 
@@ -66,8 +67,9 @@ class Transformer(nn.Module):
                               name="src_embed")
     self.tgt_embed = self.src_embed if self.share_embeddings else Embedder(
         self.num_outputs, self.d_model, self.max_len, self.positions, name="tgt_embed")
-    self.encoder = [EncoderLayer(**layer, name=f"encoder_{i}") for i in range(self.num_layers)]
-    self.decoder = [DecoderLayer(**layer, name=f"decoder_{i}") for i in range(self.num_layers)]
+    encoder, decoder = (layer_class(c, self.remat) for c in (EncoderLayer, DecoderLayer))
+    self.encoder = [encoder(**layer, name=f"encoder_{i}") for i in range(self.num_layers)]
+    self.decoder = [decoder(**layer, name=f"decoder_{i}") for i in range(self.num_layers)]
     if self.pre_ln:
       self.encoder_norm = nn.LayerNorm(epsilon=1e-6, name="encoder_norm")
       self.decoder_norm = nn.LayerNorm(epsilon=1e-6, name="decoder_norm")
@@ -80,7 +82,7 @@ class Transformer(nn.Module):
     valid = src != self.pad_id
     x = self.drop(self.src_embed(src), deterministic=not train)
     for layer in self.encoder:
-      x, _ = layer(x, padding_mask(valid), train)
+      x, _ = layer(x, padding_mask(valid), train, None, False)  # all positional (remat)
     if self.pre_ln:
       x = self.encoder_norm(x)
     d_k = self.d_model // self.num_heads

@@ -26,7 +26,7 @@ from dlcore.errors import ConfigError
 from dlcore.models import MODELS
 from dlcore.models.transformer import check_transformer_fields
 from dlcore.nn.multi_head_attention import KVCache, causal_mask
-from dlcore.nn.transformer import Embedder, EncoderLayer, check_length
+from dlcore.nn.transformer import Embedder, EncoderLayer, check_length, layer_class
 
 
 @MODELS.register("gpt")
@@ -44,6 +44,7 @@ class GPT(nn.Module):
   activation: str = "gelu"
   tie_embeddings: bool = True
   dtype: str = "float32"  # compute dtype; 'bfloat16': mixed precision (params stay float32)
+  remat: bool = False  # recompute each block's activations in the backward pass (layer_class)
 
   @classmethod
   def check_fields(cls, fields: dict) -> None:
@@ -57,7 +58,8 @@ class GPT(nn.Module):
     self.embedder = Embedder(self.vocab_size, self.d_model, self.max_len, self.positions,
                              scale=False, dtype=dtype, name="embedder")
     self.dropout = nn.Dropout(self.dropout_rate)
-    self.blocks = [EncoderLayer(self.num_heads, self.d_ff or 4 * self.d_model,
+    block = layer_class(EncoderLayer, self.remat)
+    self.blocks = [block(self.num_heads, self.d_ff or 4 * self.d_model,
                                 self.dropout_rate, self.pre_ln, self.activation, dtype,
                                 name=f"block_{i}") for i in range(self.num_layers)]
     self.final_norm = (nn.LayerNorm(epsilon=1e-6, dtype=dtype, name="final_norm")

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from dlcore.errors import ConfigError
 from dlcore.models import MODELS
 from dlcore.models.checks import assert_image_batch
-from dlcore.nn.transformer import EncoderLayer
+from dlcore.nn.transformer import EncoderLayer, layer_class
 
 
 @MODELS.register("vit")
@@ -32,6 +32,7 @@ class ViT(nn.Module):
   d_ff: int = 0  # 0: 4 d_model
   dropout_rate: float = 0.0
   pre_ln: bool = True
+  remat: bool = False  # recompute each block's activations in the backward pass (layer_class)
 
   @classmethod
   def check_fields(cls, fields: dict) -> None:
@@ -57,10 +58,11 @@ class ViT(nn.Module):
     x = x + self.param("position_table", nn.initializers.normal(0.02), x.shape[1:])[None]
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
     weights = []
+    block = layer_class(EncoderLayer, self.remat)
     for i in range(self.num_layers):
-      x, (w, _) = EncoderLayer(self.num_heads, self.d_ff or 4 * self.d_model, self.dropout_rate,
-                               self.pre_ln, "gelu", name=f"block_{i}")(
-          x, None, train, None, return_weights)
+      x, (w, _) = block(self.num_heads, self.d_ff or 4 * self.d_model, self.dropout_rate,
+                        self.pre_ln, "gelu", name=f"block_{i}")(x, None, train, None,
+                                                                 return_weights)
       weights.append(w)
     if self.pre_ln:
       x = nn.LayerNorm(epsilon=1e-6, name="final_norm")(x)
