@@ -29,6 +29,7 @@ def sweep(variants: dict, parallel: int) -> ml_collections.ConfigDict:
   c.mesh.num_devices = 1
   c.variants = D({name: D(dict(optimizer=D(dict(learning_rate=lr))))
                   for name, lr in variants.items()})
+  del c["parallel"]  # the default holds an int; a config file may set any value
   c.parallel = parallel
   return c
 
