@@ -11,6 +11,8 @@ Command:  python -m launch.train --config configs/atari_pong_ram_ppo.py \
             --workdir runs/atari_pong_ram_ppo
 Expected: learning, i.e. the mean training return rising from about −21 (a random policy's
           −20.7). Measured: −18.4 over the first 164k steps, −9.6 at 1.15M, −8.0 at 2M.
+          At 1M steps (--config.rl.total_timesteps=1000000, 13 min 52 s idle): training
+          return −19.05 → −17.23, greedy test −10.75 ± 5.8 over 8 games.
 Time:     about 32 min of running (68 min 34 s wall with 36 min paused), 1,100-2,300 agent
           steps/s on one core beside another training.
 Curriculum: RL-9, RL-11, DS-17.
