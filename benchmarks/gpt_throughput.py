@@ -13,8 +13,8 @@ the compiled step (`jit(step).lower(...).compile().cost_analysis()['flops']`), w
   tokens/s      batch x context / median step time (over `--repeats` timings of `--steps`)
   achieved      compiled FLOPs per step / step time
   mfu           achieved / peak: `--peak_tflops`, else the dense peak of a known accelerator
-                (H100/H200 bf16 989 TFLOP/s, A100 bf16 312); on a CPU without `--peak_tflops`
-                it is not reported
+                (`dlcore.train.throughput.PEAK_TFLOPS`: H100/H200 bf16 989 TFLOP/s, A100 bf16
+                312, ...); on a CPU without `--peak_tflops` it is not reported
   matmul_frac   achieved / the rate of one large (2048^3) matmul in the same dtype measured
                 on the same device: the fraction of attainable dense throughput, on any device
 
@@ -34,16 +34,7 @@ import numpy as np
 import optax
 
 from dlcore.models import build_model
-
-PEAK_TFLOPS = {"h100": 989.0, "h200": 989.0, "a100": 312.0}  # bf16 dense
-
-
-def compiled_flops(compiled) -> float:
-  cost = compiled.cost_analysis()
-  if isinstance(cost, (list, tuple)):  # older jax: one dict per program
-    cost = cost[0]
-  return float(cost.get("flops", float("nan")))
-
+from dlcore.train.throughput import compiled_flops, peak_tflops
 
 def timed(fn, args, steps: int, repeats: int) -> float:
   """Median seconds per call over `repeats` runs of `steps` calls (after one warm-up run)."""
@@ -64,13 +55,6 @@ def matmul_tflops(dtype, repeats: int) -> float:
   a = jnp.ones((n, n), dtype)
   f = jax.jit(lambda x: x @ x)
   return 2 * n ** 3 / timed(f, (a,), 5, repeats) / 1e12
-
-
-def peak_tflops(given: float) -> float | None:
-  if given > 0:
-    return given
-  kind = jax.devices()[0].device_kind.lower()
-  return next((v for k, v in PEAK_TFLOPS.items() if k in kind), None)
 
 
 def main(argv=None) -> None:
@@ -109,7 +93,7 @@ def main(argv=None) -> None:
 
   jitted = jax.jit(step, donate_argnums=(0, 1))
   compiled = jitted.lower(params, opt_state, tokens).compile()
-  flops = compiled_flops(compiled)
+  flops = compiled_flops(jitted, params, opt_state, tokens) or float("nan")  # the same program
   n_params = sum(x.size for x in jax.tree.leaves(params))
   n_embed = params["embedder"]["embed"]["embedding"].size + (
       params["embedder"]["position_table"].size if "position_table" in params["embedder"] else 0)
